@@ -47,6 +47,10 @@ const (
 	Stdout Stream = "stdout"
 	Stderr Stream = "stderr"
 	System Stream = "system" // written by the monitor itself
+	// MCP is a server's notifications/message (MCP logging), at the level the server gave it.
+	MCP Stream = "mcp"
+	// Protocol is one JSON-RPC message between the monitor and an MCP server, in or out.
+	Protocol Stream = "protocol"
 )
 
 // MaxLineBytes is where a line is cut (metadata.truncated = true).

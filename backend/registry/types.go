@@ -53,6 +53,14 @@ type Settings struct {
 	HistoryIntervalMs int `json:"historyIntervalMs,omitempty"` // metrics history base rate, default 2000; -1 = off
 	HistoryMinutes    int `json:"historyMinutes,omitempty"`    // default 60
 
+	// MCP awareness (backend/mcpclient): MCPProbe (default true) makes the monitor an MCP client
+	// of every server: it holds a stdio server's stdin/stdout as the MCP channel and probes an
+	// sse / streamable-http server's url; health checks every MCPProbeIntervalMs (default 15000);
+	// HealthRestartAfter failed checks in a row restart the server (0, the default: never).
+	MCPProbe           *bool `json:"mcpProbe,omitempty"`
+	MCPProbeIntervalMs int   `json:"mcpProbeIntervalMs,omitempty"`
+	HealthRestartAfter int   `json:"healthRestartAfter,omitempty"`
+
 	KeepRunningInBackground bool   `json:"keepRunningInBackground,omitempty"` // desktop: closing the window keeps the engine
 	Theme                   string `json:"theme,omitempty"`                   // "" (follow the OS) | light | dark
 }

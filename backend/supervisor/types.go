@@ -52,7 +52,8 @@ type State struct {
 // goroutines and must return quickly; calls for one server are never concurrent for one stream.
 type Sink interface {
 	// Line is one line of a child's stdout or stderr ("stdout" | "stderr"), without its newline,
-	// at most 64 KiB; truncated says the rest of the line was cut.
+	// at most 64 KiB; truncated says the rest of the line was cut. line is a fresh copy: the
+	// sink may keep it.
 	Line(serverID, stream string, line []byte, truncated bool, pid int)
 	// System is a line the monitor writes about a server: started, exited, restart scheduled.
 	System(serverID string, level string, message string, pid int)

@@ -92,7 +92,9 @@ func main() {
 	case *sleep > 0:
 		time.Sleep(*sleep)
 	case *exitCode < 0:
-		select {}
+		for { // a bare select{} would be a deadlock once no other goroutine is left
+			time.Sleep(time.Hour)
+		}
 	}
 	runtime.KeepAlive(hold)
 	if *exitCode >= 0 {

@@ -1,0 +1,14 @@
+package supervisor
+
+import (
+	"syscall"
+	"time"
+)
+
+// parentPollInterval: macOS has no Pdeathsig, the shim polls getppid.
+const parentPollInterval = 500 * time.Millisecond
+
+func shimAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{} }
+
+// commandAttr: the command leads a new process group.
+func commandAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }

@@ -1,0 +1,5 @@
+//go:build desktop && bindings
+
+package main
+
+func init() { bindingsBuild = true }

@@ -1,0 +1,209 @@
+// Helpers of the end-to-end tests: a real `mcpwatch --headless` on a free port with a temporary
+// config and data dir, Debian's chromium driven by playwright-core, and deadline-bound polling.
+import { execFileSync, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+
+export const FRONTEND = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+export const ROOT = path.resolve(FRONTEND, '..')
+export const SCREENSHOTS = path.join(FRONTEND, 'e2e', 'screenshots')
+
+/** Multiplies every deadline (E2E_SLOW=2 on a very slow machine). */
+const SLOW = Number(process.env.E2E_SLOW) > 0 ? Number(process.env.E2E_SLOW) : 1
+
+export function sec(s) {
+  return s * 1000 * SLOW
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.unref()
+    srv.on('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address()
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+/**
+ * Calls fn until it returns a truthy value (returned) or the deadline passes (throws, with the last
+ * value or error seen). The interval only paces the checks: nothing waits a fixed time.
+ */
+export async function waitUntil(fn, what, { timeout = sec(15), interval = 100 } = {}) {
+  const deadline = Date.now() + timeout
+  let last
+  let lastErr
+  for (;;) {
+    try {
+      last = await fn()
+      lastErr = undefined
+      if (last) return last
+    } catch (e) {
+      lastErr = e
+    }
+    if (Date.now() >= deadline) {
+      const seen = lastErr ? `last error: ${lastErr.message}` : `last value: ${JSON.stringify(last)}`
+      throw new Error(`timed out after ${timeout} ms waiting for ${what} (${seen})`)
+    }
+    await new Promise((r) => setTimeout(r, interval))
+  }
+}
+
+/** A temporary directory, removed by cleanup(). */
+export function tempDir(prefix = 'mcpwatch-e2e-') {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+}
+
+/**
+ * The test child: MCPWATCH_TESTCHILD if set, else built with `go build`. It is copied into dir so
+ * that its path is unique to this run: teardown can then find any process still running it.
+ */
+export function prepareTestChild(dir) {
+  const dst = path.join(dir, 'testchild')
+  const src = process.env.MCPWATCH_TESTCHILD
+  if (src) fs.copyFileSync(src, dst)
+  else execFileSync('go', ['build', '-o', dst, './backend/internal/testchild'], { cwd: ROOT, stdio: 'inherit' })
+  fs.chmodSync(dst, 0o755)
+  return dst
+}
+
+/** Pids of the processes whose executable is exe (Linux /proc). */
+export function pidsOf(exe) {
+  const out = []
+  let entries = []
+  try {
+    entries = fs.readdirSync('/proc')
+  } catch {
+    return out
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue
+    try {
+      if (fs.readlinkSync(`/proc/${e}/exe`) === exe) out.push(Number(e))
+    } catch {
+      /* gone or not ours */
+    }
+  }
+  return out
+}
+
+/**
+ * Starts `mcpwatch --headless` on a free port with a config and data dir under dir and resolves
+ * once it printed its listening line. Its stdout and stderr are kept for diagnostics.
+ */
+export async function startMcpwatch(dir) {
+  const bin = process.env.MCPWATCH_BIN || path.join(ROOT, 'build', 'bin', 'mcpwatch-headless')
+  if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: run make build (or set MCPWATCH_BIN)`)
+  const token = randomBytes(16).toString('hex')
+  const config = path.join(dir, 'config.json')
+  const dataDir = path.join(dir, 'data')
+  fs.mkdirSync(dataDir, { recursive: true })
+  fs.writeFileSync(config, JSON.stringify({ servers: [] }, null, 2))
+
+  let output = ''
+  let child
+  let port
+  let exited = null
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort()
+    output = ''
+    exited = null
+    child = spawn(bin, ['--headless', '--config', config, '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port)], {
+      env: { ...process.env, MCPWATCH_TOKEN: token },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const onData = (b) => {
+      output += b.toString()
+      if (output.length > 2_000_000) output = output.slice(-1_000_000)
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
+    child.on('exit', (code, signal) => (exited = { code, signal }))
+    child.on('error', (e) => (exited = { error: e.message }))
+    try {
+      await waitUntil(() => exited || /mcpwatch: listening on http:\/\/\S+/.test(output), 'the listening line', { timeout: sec(20), interval: 50 })
+    } catch (e) {
+      child.kill('SIGKILL')
+      throw new Error(`${e.message}\n--- mcpwatch output ---\n${output}`)
+    }
+    if (!exited) break
+    // exit 2 with the port taken between freePort() and the bind: try another port.
+    if (attempt >= 3 || !/port|address already in use/i.test(output)) {
+      throw new Error(`mcpwatch exited at start (${JSON.stringify(exited)})\n--- mcpwatch output ---\n${output}`)
+    }
+  }
+
+  const base = `http://127.0.0.1:${port}`
+  const server = {
+    base,
+    port,
+    token,
+    pid: child.pid,
+    /** everything mcpwatch wrote on stdout and stderr so far */
+    output: () => output,
+    exited: () => exited,
+    /** GET/POST … /api/v1/<p> with the token */
+    async api(p, init = {}) {
+      const res = await fetch(`${base}/api/v1/${p}`, {
+        ...init,
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...(init.headers ?? {}) },
+      })
+      const text = await res.text()
+      if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${p}: ${res.status} ${text}`)
+      return text ? JSON.parse(text) : null
+    },
+    /** SIGTERM, then SIGKILL after 10 s; resolves when it is gone. */
+    async stop() {
+      if (exited) return exited
+      child.kill('SIGTERM')
+      try {
+        await waitUntil(() => exited, 'mcpwatch to exit after SIGTERM', { timeout: 10_000, interval: 50 })
+      } catch {
+        child.kill('SIGKILL')
+        await waitUntil(() => exited, 'mcpwatch to exit after SIGKILL', { timeout: 5_000, interval: 50 }).catch(() => {})
+      }
+      return exited
+    },
+  }
+  // Last resort if this process dies without running its teardown.
+  process.once('exit', () => {
+    if (!exited) child.kill('SIGKILL')
+  })
+  return server
+}
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+]
+
+/** Debian's chromium (never a downloaded one). */
+export async function launchChromium() {
+  const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
+  if (!fs.existsSync(executablePath)) throw new Error(`${executablePath} is missing: build/scripts/apt-install.sh chromium`)
+  return chromium.launch({ executablePath, args: CHROMIUM_ARGS, timeout: sec(60) })
+}
+
+/** Collects console errors and uncaught page errors of a page. */
+export function watchConsole(page, sink) {
+  page.on('console', (m) => {
+    if (m.type() === 'error') {
+      const loc = m.location()
+      sink.push(`console.error: ${m.text()}${loc?.url ? ` (${loc.url}:${loc.lineNumber})` : ''}`)
+    }
+  })
+  page.on('pageerror', (e) => sink.push(`pageerror: ${e.message}`))
+  page.on('crash', () => sink.push('page crashed'))
+}
