@@ -261,13 +261,15 @@ func TestContractBridgeMatchesSocketIO(t *testing.T) {
 		}
 	}
 
-	// process:logs: the same entry (by seq) is the same payload, logData byte for byte.
-	bl := byKey(t, payloads(t, bridgeEvs, "process:logs"), func(m map[string]any) string {
-		return str(m["logData"].(map[string]any)["metadata"].(map[string]any)["seq"])
-	})
-	sl := byKey(t, payloads(t, sioEvs, "process:logs"), func(m map[string]any) string {
-		return str(m["logData"].(map[string]any)["metadata"].(map[string]any)["seq"])
-	})
+	// process:logs: the same entry (by seq) is the same payload, logData byte for byte. An entry
+	// one path got live while the other, subscribed a moment later, got it as replay is not the
+	// same event: only entries of the same kind on both paths are compared.
+	seqAndKind := func(m map[string]any) string {
+		md := m["logData"].(map[string]any)["metadata"].(map[string]any)
+		return str(md["seq"]) + "/" + str(md["replay"])
+	}
+	bl := byKey(t, payloads(t, bridgeEvs, "process:logs"), seqAndKind)
+	sl := byKey(t, payloads(t, sioEvs, "process:logs"), seqAndKind)
 	common := 0
 	for seq, b := range bl {
 		s, ok := sl[seq]

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcpwatch/mcpwatch/backend/engine"
 	"github.com/mcpwatch/mcpwatch/backend/logstore"
 	"github.com/mcpwatch/mcpwatch/backend/protocol"
 )
@@ -37,43 +38,22 @@ type logsRequest struct {
 // value is a 400 naming the parameter.
 func parseLogsRequest(v url.Values) (logsRequest, error) {
 	lr := logsRequest{format: formatJSON}
-	q := &lr.query
-	if s := v.Get("level"); s != "" {
-		l, ok := logstore.ParseLevelName(s)
-		if !ok {
-			return lr, invalid("level: must be debug, info, warn or error")
-		}
-		q.MinLevel = l
-	}
-	if s := v.Get("q"); s != "" {
-		text, re, err := logstore.ParsePattern(s)
-		if err != nil {
-			return lr, invalid("q: " + err.Error())
-		}
-		q.Text, q.Regex = text, re
-	}
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"since", &q.Since}, {"until", &q.Until}} {
-		if s := v.Get(p.name); s != "" {
-			t, err := parseTime(p.name, s)
-			if err != nil {
-				return lr, err
-			}
-			*p.dst = t
-		}
-	}
-	if !q.Since.IsZero() && !q.Until.IsZero() && q.Until.Before(q.Since) {
-		return lr, invalid("until: must not be before since")
-	}
+	limit := 0
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > logstore.MaxQueryLimit {
+		if err != nil || n == 0 {
 			return lr, invalid(fmt.Sprintf("limit: must be between 1 and %d", logstore.MaxQueryLimit))
 		}
-		q.Limit = n
+		limit = n
 	}
+	parsed, err := engine.ParseLogQuery(engine.LogQueryParams{
+		Level: v.Get("level"), Q: v.Get("q"), Since: v.Get("since"), Until: v.Get("until"), Limit: limit,
+	})
+	if err != nil {
+		return lr, err
+	}
+	lr.query = parsed
+	q := &lr.query
 	if s := v.Get("stream"); s != "" {
 		for name := range strings.SplitSeq(s, ",") {
 			switch st := logstore.Stream(strings.TrimSpace(name)); st {

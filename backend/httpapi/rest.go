@@ -7,18 +7,14 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
-	"time"
 
 	"github.com/mcpwatch/mcpwatch/backend/engine"
 	"github.com/mcpwatch/mcpwatch/backend/hub"
-	"github.com/mcpwatch/mcpwatch/backend/protocol"
 	"github.com/mcpwatch/mcpwatch/backend/registry"
 )
 
 const apiV1 = "/api/v1/"
 
-// defaultMetricsWindow is the metrics history returned when since is left out.
-const defaultMetricsWindow = time.Hour
 
 // handlerFunc handles one route; id is the {id} segment, if the route has one.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, id string)
@@ -187,11 +183,6 @@ const (
 	actionRestart
 )
 
-type stateAnswer struct {
-	ID    string             `json:"id"`
-	State engine.ServerState `json:"state"`
-}
-
 func (s *Server) lifecycle(a action) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, id string) {
 		var (
@@ -210,32 +201,22 @@ func (s *Server) lifecycle(a action) handlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, stateAnswer{ID: id, State: st})
+		writeJSON(w, http.StatusOK, engine.LifecycleAnswer{ID: id, State: st})
 	}
 }
 
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request, id string) {
-	since := time.Now().Add(-defaultMetricsWindow)
-	if v := r.URL.Query().Get("since"); v != "" {
-		t, err := parseTime("since", v)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		since = t
-	}
-	samples, err := s.eng.MetricsHistory(id, since)
+	since, err := engine.ParseQueryTime("since", r.URL.Query().Get("since"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if samples == nil {
-		samples = []protocol.ProcessInfo{}
+	answer, err := s.eng.MetricsAnswer(id, since)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		ServerID string                 `json:"serverId"`
-		Samples  []protocol.ProcessInfo `json:"samples"`
-	}{id, samples})
+	writeJSON(w, http.StatusOK, answer)
 }
 
 func (s *Server) systemMetrics(w http.ResponseWriter, r *http.Request, _ string) {
@@ -247,32 +228,9 @@ func (s *Server) systemMetrics(w http.ResponseWriter, r *http.Request, _ string)
 	writeJSON(w, http.StatusOK, m)
 }
 
-type externalAccess struct {
-	Enabled bool   `json:"enabled"`
-	Reason  string `json:"reason,omitempty"`
-}
-
-type settingsAnswer struct {
-	Settings       registry.Settings `json:"settings"`
-	Effective      registry.Settings `json:"effective"`
-	ListenURL      string            `json:"listenURL"`
-	ExternalAccess externalAccess    `json:"externalAccess"`
-	ConfigPath     string            `json:"configPath"`
-	DataDir        string            `json:"dataDir"`
-	Version        string            `json:"version"`
-}
-
-func (s *Server) settingsAnswer(st registry.Settings) settingsAnswer {
+func (s *Server) settingsAnswer(st registry.Settings) engine.SettingsView {
 	on, why := s.ExternalAccess()
-	return settingsAnswer{
-		Settings:       st,
-		Effective:      st.WithDefaults(),
-		ListenURL:      s.URL(),
-		ExternalAccess: externalAccess{Enabled: on, Reason: why},
-		ConfigPath:     s.eng.ConfigPath(),
-		DataDir:        s.eng.DataDir(),
-		Version:        s.eng.Version(),
-	}
+	return s.eng.SettingsView(st, s.URL(), engine.ExternalAccess{Enabled: on, Reason: why})
 }
 
 func (s *Server) getSettings(w http.ResponseWriter, _ *http.Request, _ string) {
@@ -357,15 +315,3 @@ func asInvalid(err error) error {
 	return invalid("invalid JSON: " + err.Error())
 }
 
-// parseTime reads an ISO-8601 time parameter: RFC 3339 (fraction optional), or a date (UTC
-// midnight). A "+" of an offset that arrived unescaped as a space is put back.
-func parseTime(name, v string) (time.Time, error) {
-	v = strings.ReplaceAll(strings.TrimSpace(v), " ", "+")
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.DateOnly, v); err == nil {
-		return t, nil
-	}
-	return time.Time{}, invalid(name + ": must be an ISO-8601 time such as 2026-01-02T15:04:05Z")
-}

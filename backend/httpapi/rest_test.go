@@ -516,7 +516,7 @@ func TestMetricsHistory(t *testing.T) {
 // token stops working at once) and the debug and system endpoints.
 func TestSettingsTokenAndStats(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	var s settingsAnswer
+	var s engine.SettingsView
 	r := e.api("GET", "/api/v1/settings", nil)
 	r.json(t, &s)
 	if r.status != 200 || s.ListenURL != e.srv.URL() || !s.ExternalAccess.Enabled || s.ConfigPath != e.cfg ||
