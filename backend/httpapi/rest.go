@@ -15,7 +15,6 @@ import (
 
 const apiV1 = "/api/v1/"
 
-
 // handlerFunc handles one route; id is the {id} segment, if the route has one.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, id string)
 
@@ -314,4 +313,3 @@ func asInvalid(err error) error {
 	}
 	return invalid("invalid JSON: " + err.Error())
 }
-
