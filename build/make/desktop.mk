@@ -85,3 +85,19 @@ $(WIN_EXE) $(WIN_NSIS) &: $(GO_SOURCES) frontend/dist/index.html build/appicon.p
 	  -trimpath -m -nosyncgomod -ldflags "-X main.version=$(VERSION)" -o mcpwatch.exe
 	rm -rf build/windows/installer/tmp
 	test -f $(WIN_EXE) && test -f $(WIN_NSIS)
+
+# ---- the installers, checked in make test ---------------------------------------------------
+
+# Builds the .deb and the Windows installer, installs the .deb with apt (as CI does on its fresh
+# machine), checks that its binary answers --version, and removes it again.
+test-dist: deb windows
+	@if dpkg-query -W -f='$${Status}' mcpwatch 2>/dev/null | grep -q "install ok installed"; then \
+	  echo "test-dist: mcpwatch is installed on this machine already; not replacing it"; exit 0; fi; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get install -y -qq ./$(DEB) >/dev/null && \
+	  out=$$(/usr/bin/mcpwatch --version) && echo "installed .deb: $$out" && \
+	  case "$$out" in "mcpwatch $(VERSION)") ;; *) echo "unexpected --version: $$out"; exit 1;; esac; \
+	  status=$$?; $$sudo apt-get remove -y -qq mcpwatch >/dev/null; exit $$status
+	@test -s $(WIN_NSIS) && echo "windows installer: $(WIN_NSIS)"
+
+TEST_TARGETS += test-dist
