@@ -3,11 +3,8 @@ package session
 import (
 	"context"
 	"encoding/json"
-	"errors"
 
-	"github.com/mcpwatch/mcpwatch/backend/engine"
 	"github.com/mcpwatch/mcpwatch/backend/protocol"
-	"github.com/mcpwatch/mcpwatch/backend/registry"
 )
 
 // callTool runs call-tool for token holders: the ack is { ok: true, serverId, name, result }
@@ -19,26 +16,13 @@ func (s *Session) callTool(event string, payload []byte) protocol.Ack {
 		return s.fail(event, "", perr)
 	}
 	if !s.info.Authorized {
-		return s.fail(event, req.ServerID, &protocol.Error{Code: protocol.CodeUnauthorized, Message: "control actions need the token (handshake auth: { token })"})
+		return s.fail(event, req.ServerID, errNeedsToken)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), controlWait)
 	defer cancel()
 	res, err := s.eng.CallTool(ctx, req.ServerID, req.Name, req.Arguments)
 	if err != nil {
-		code := protocol.CodeInternal
-		switch {
-		case errors.Is(err, engine.ErrNotFound) && !s.eng.Exists(req.ServerID):
-			code = protocol.CodeUnknownServer
-		case errors.Is(err, engine.ErrNotFound):
-			code = protocol.CodeUnknownTool
-		case errors.Is(err, engine.ErrConflict):
-			code = protocol.CodeConflict
-		case errors.Is(err, registry.ErrInvalid):
-			code = protocol.CodeInvalidPayload
-		case errors.Is(err, engine.ErrUpstream):
-			code = protocol.CodeUpstream
-		}
-		return s.fail(event, req.ServerID, &protocol.Error{Code: code, Message: err.Error()})
+		return s.fail(event, req.ServerID, s.refusal(req.ServerID, err))
 	}
 	// The ack goes through the transport's own JSON encoder: hand it plain values.
 	var result any

@@ -12,6 +12,7 @@ import (
 	"github.com/mcpwatch/mcpwatch/backend/engine"
 	"github.com/mcpwatch/mcpwatch/backend/hub"
 	"github.com/mcpwatch/mcpwatch/backend/protocol"
+	"github.com/mcpwatch/mcpwatch/backend/registry"
 )
 
 // Rate limit of client events: a burst, then a steady rate per second.
@@ -226,7 +227,7 @@ func (s *Session) control(event string, payload []byte) protocol.Ack {
 		return s.fail(event, "", perr)
 	}
 	if !s.info.Authorized {
-		return s.fail(event, req.ServerID, &protocol.Error{Code: protocol.CodeUnauthorized, Message: "control actions need the token (handshake auth: { token })"})
+		return s.fail(event, req.ServerID, errNeedsToken)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), controlWait)
 	defer cancel()
@@ -242,13 +243,29 @@ func (s *Session) control(event string, payload []byte) protocol.Ack {
 	default:
 		st, err = s.eng.RestartServer(ctx, req.ServerID)
 	}
-	switch {
-	case err == nil:
-		return protocol.OK(map[string]any{"status": st.Status, "serverId": req.ServerID})
-	case errors.Is(err, engine.ErrNotFound):
-		return s.fail(event, req.ServerID, &protocol.Error{Code: protocol.CodeUnknownServer, Message: err.Error()})
-	case errors.Is(err, engine.ErrConflict):
-		return s.fail(event, req.ServerID, &protocol.Error{Code: protocol.CodeConflict, Message: err.Error()})
+	if err != nil {
+		return s.fail(event, req.ServerID, s.refusal(req.ServerID, err))
 	}
-	return s.fail(event, req.ServerID, &protocol.Error{Code: protocol.CodeInternal, Message: err.Error()})
+	return protocol.OK(map[string]any{"status": st.Status, "serverId": req.ServerID})
+}
+
+// errNeedsToken refuses a control action to a connection without the token.
+var errNeedsToken = &protocol.Error{Code: protocol.CodeUnauthorized, Message: "control actions need the token (handshake auth: { token })"}
+
+// refusal maps an engine error of a control action on serverID to the protocol's error.
+func (s *Session) refusal(serverID string, err error) *protocol.Error {
+	code := protocol.CodeInternal
+	switch {
+	case errors.Is(err, engine.ErrNotFound) && !s.eng.Exists(serverID):
+		code = protocol.CodeUnknownServer
+	case errors.Is(err, engine.ErrNotFound): // the server exists: what is missing is its tool
+		code = protocol.CodeUnknownTool
+	case errors.Is(err, engine.ErrConflict):
+		code = protocol.CodeConflict
+	case errors.Is(err, registry.ErrInvalid):
+		code = protocol.CodeInvalidPayload
+	case errors.Is(err, engine.ErrUpstream):
+		code = protocol.CodeUpstream
+	}
+	return &protocol.Error{Code: code, Message: err.Error()}
 }
