@@ -57,10 +57,10 @@ func parseLogsRequest(v url.Values) (logsRequest, error) {
 	if s := v.Get("stream"); s != "" {
 		for name := range strings.SplitSeq(s, ",") {
 			switch st := logstore.Stream(strings.TrimSpace(name)); st {
-			case logstore.Stdout, logstore.Stderr, logstore.System:
+			case logstore.Stdout, logstore.Stderr, logstore.System, logstore.MCP, logstore.Protocol:
 				q.Streams = append(q.Streams, st)
 			default:
-				return lr, invalid("stream: must be stdout, stderr or system (comma-separated)")
+				return lr, invalid("stream: must be stdout, stderr, system, mcp or protocol (comma-separated)")
 			}
 		}
 	}

@@ -61,6 +61,26 @@ func TestMCPRoutes(t *testing.T) {
 	if r.status != 200 || !strings.Contains(string(r.body), "over rest") || !strings.Contains(string(r.body), `"content":[`) {
 		t.Fatalf("call echo: %d %s", r.status, r.body)
 	}
+	// The JSON-RPC traffic is stored under its own stream, and the logs query can ask for it.
+	var traffic struct {
+		Entries []struct {
+			Message  string `json:"message"`
+			Metadata struct {
+				Stream string `json:"stream"`
+			} `json:"metadata"`
+		} `json:"entries"`
+	}
+	e.api("GET", "/api/v1/servers/ev/logs?stream=protocol", nil).json(t, &traffic)
+	sawCall := false
+	for _, en := range traffic.Entries {
+		if en.Metadata.Stream != "protocol" {
+			t.Fatalf("stream=protocol gave a %s entry: %s", en.Metadata.Stream, en.Message)
+		}
+		sawCall = sawCall || strings.Contains(en.Message, `"tools/call"`)
+	}
+	if !sawCall {
+		t.Fatalf("no tools/call among %d protocol entries", len(traffic.Entries))
+	}
 	for _, tc := range []struct {
 		path, body string
 		status     int

@@ -95,17 +95,42 @@ export function pidsOf(exe) {
 }
 
 /**
+ * Pids of the processes whose environment holds name=value (Linux /proc): how a test finds the
+ * children it had mcpwatch start (e.g. `node` running an MCP server) by a marker unique to the run.
+ */
+export function pidsWithEnv(name, value) {
+  const want = `${name}=${value}`
+  const out = []
+  let entries = []
+  try {
+    entries = fs.readdirSync('/proc')
+  } catch {
+    return out
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue
+    try {
+      if (fs.readFileSync(`/proc/${e}/environ`, 'utf8').split('\0').includes(want)) out.push(Number(e))
+    } catch {
+      /* gone or not ours */
+    }
+  }
+  return out
+}
+
+/**
  * Starts `mcpwatch --headless` on a free port with a config and data dir under dir and resolves
  * once it printed its listening line. Its stdout and stderr are kept for diagnostics.
+ * opts.config: the config.json to start with (default: no servers).
  */
-export async function startMcpwatch(dir) {
+export async function startMcpwatch(dir, opts = {}) {
   const bin = process.env.MCPWATCH_BIN || path.join(ROOT, 'build', 'bin', 'mcpwatch-headless')
   if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: run make build (or set MCPWATCH_BIN)`)
   const token = randomBytes(16).toString('hex')
   const config = path.join(dir, 'config.json')
   const dataDir = path.join(dir, 'data')
   fs.mkdirSync(dataDir, { recursive: true })
-  fs.writeFileSync(config, JSON.stringify({ servers: [] }, null, 2))
+  fs.writeFileSync(config, JSON.stringify(opts.config ?? { servers: [] }, null, 2))
 
   let output = ''
   let child
