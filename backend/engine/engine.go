@@ -254,6 +254,9 @@ func (s sink) Status(ev supervisor.Event) {
 	if ev.Status == supervisor.Running && ev.PID > 0 {
 		s.e.smp.Prime(ev.PID)
 	}
+	if (ev.Status == supervisor.Stopped || ev.Status == supervisor.Crashed) && ev.PID > 0 {
+		s.e.smp.Forget(ev.PID) // its tree is gone: no baselines or descriptors kept for it
+	}
 	s.e.mcpStatus(ev)
 	s.e.hub.PublishStatus(ev)
 }

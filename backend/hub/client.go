@@ -133,13 +133,18 @@ func (c *Client) dropRecord(server string) *dropRecord {
 }
 
 // pushLog queues a log entry, as its own process:logs message or into the server's batch.
-func (c *Client) pushLog(server string, seq uint64, m *Message, logData []byte, batched bool, now time.Time) {
+//
+// It reports whether Next must be woken: always for a queued message, but for a batched entry only
+// when it starts a batch (Next then learns when the batch is due and sleeps until then). Waking
+// the writer for every line of a batch that is not due costs a goroutine switch per line and
+// socket: a third of the CPU of a batched fan-out in a profile.
+func (c *Client) pushLog(server string, seq uint64, m *Message, logData []byte, batched bool, now time.Time) (wake bool) {
 	if !batched {
 		c.pushLocked(queued{m: m, server: server, seq: seq})
-		return
+		return true
 	}
 	if c.closed {
-		return
+		return false
 	}
 	if c.batches == nil {
 		c.batches = map[string]*batch{}
@@ -160,8 +165,10 @@ func (c *Client) pushLog(server string, seq uint64, m *Message, logData []byte, 
 		c.dropped++
 		b.entries, b.seqs = b.entries[1:], b.seqs[1:]
 	}
+	wake = len(b.entries) == 0
 	b.entries = append(b.entries, logData)
 	b.seqs = append(b.seqs, seq)
+	return wake
 }
 
 // Next waits until there is something to send and returns it, in order: reports of dropped

@@ -363,9 +363,11 @@ func (h *Hub) PublishLog(serverID string, e *logstore.Entry) {
 			m = logMessage(serverID, e, now)
 		}
 		c.mu.Lock()
-		c.pushLog(serverID, e.Seq, m, e.JSON, sub.batched, now)
+		wake := c.pushLog(serverID, e.Seq, m, e.JSON, sub.batched, now)
 		c.mu.Unlock()
-		c.wake()
+		if wake {
+			c.wake()
+		}
 	}
 }
 

@@ -18,7 +18,6 @@ type procfsSource struct {
 	path     []byte
 	pageSize uint64
 	st       ProcStat
-	tids     []int // scratch for fd listings
 
 	// tidCache keeps the thread ids of each process between rounds: listing task/ costs as
 	// much as reading a file, and threads rarely change. The list is used while the process
@@ -88,7 +87,7 @@ func (p *procfsSource) begin() {
 func (p *procfsSource) bootClock() (time.Duration, error) {
 	if !p.haveUp {
 		p.haveUp = true
-		b, err := p.r.readFile(p.pathOf(-1, 0, "uptime"))
+		b, err := p.r.readCached(-1, fileKey{elem: "uptime"}, p.pathOf(-1, 0, "uptime"))
 		if err == nil {
 			p.uptime, err = parseUptime(b)
 		}
@@ -97,8 +96,16 @@ func (p *procfsSource) bootClock() (time.Duration, error) {
 	return p.uptime, p.uptimeErr
 }
 
-func (p *procfsSource) readStat(pid int) error {
-	b, err := p.r.readFile(p.pathOf(pid, 0, "stat"))
+// readStat reads /proc/<pid>/stat into p.st; keep: through a kept descriptor (a process the
+// sampler follows, not one of a scan of all).
+func (p *procfsSource) readStat(pid int, keep bool) error {
+	var b []byte
+	var err error
+	if keep {
+		b, err = p.r.readCached(pid, fileKey{elem: "stat"}, p.pathOf(pid, 0, "stat"))
+	} else {
+		b, err = p.r.readFile(p.pathOf(pid, 0, "stat"))
+	}
 	if err != nil {
 		if gone(err) {
 			return ErrNoProcess
@@ -118,7 +125,7 @@ func (p *procfsSource) proc(pid int) (procInfo, error) {
 	if pid <= 0 {
 		return procInfo{}, ErrNoProcess
 	}
-	if err := p.readStat(pid); err != nil {
+	if err := p.readStat(pid, true); err != nil {
 		return procInfo{}, err
 	}
 	up, err := p.bootClock()
@@ -178,7 +185,7 @@ func (p *procfsSource) children(pid int, info procInfo, dst []int) ([]int, error
 func (p *procfsSource) childrenOf(pid int, tids []int, dst []int) (out []int, complete bool, err error) {
 	complete = true
 	for _, tid := range tids {
-		b, err := p.r.readFile(p.pathOf(pid, tid, "children"))
+		b, err := p.r.readCached(pid, fileKey{tid: tid, elem: "children"}, p.pathOf(pid, tid, "children"))
 		if err != nil {
 			if !gone(err) {
 				return dst, false, fmt.Errorf("read children of %d/%d: %w", pid, tid, err)
@@ -219,7 +226,7 @@ func (p *procfsSource) childrenByScan(pid int, dst []int) ([]int, error) {
 			p.parents[k] = v[:0]
 		}
 		for _, c := range pids {
-			if p.readStat(c) != nil {
+			if p.readStat(c, false) != nil {
 				continue // gone meanwhile, or unreadable
 			}
 			p.parents[p.st.PPID] = append(p.parents[p.st.PPID], c)
@@ -235,17 +242,16 @@ func (p *procfsSource) childrenByScan(pid int, dst []int) ([]int, error) {
 }
 
 func (p *procfsSource) extras(pid int, info procInfo) (threads, fds int, fdsOK bool) {
-	ints, other, err := p.r.dirInts(p.pathOf(pid, 0, "fd"), p.tids[:0])
-	p.tids = ints
+	n, err := p.r.countCached(pid, fileKey{elem: "fd"}, p.pathOf(pid, 0, "fd"))
 	if err != nil {
 		return info.Threads, 0, false // EACCES for another user's process, or gone
 	}
-	return info.Threads, len(ints) + other, true
+	return info.Threads, n, true
 }
 
 func (p *procfsSource) system() (sysReading, error) {
 	var out sysReading
-	b, err := p.r.readFile(p.pathOf(-1, 0, "stat"))
+	b, err := p.r.readCached(-1, fileKey{elem: "stat"}, p.pathOf(-1, 0, "stat"))
 	if err != nil {
 		return out, fmt.Errorf("read stat: %w", err)
 	}
@@ -257,7 +263,7 @@ func (p *procfsSource) system() (sysReading, error) {
 	out.Total = time.Duration(st.CPU.Total()) * tick
 	out.CPUs = st.CPUs
 
-	if b, err = p.r.readFile(p.pathOf(-1, 0, "meminfo")); err != nil {
+	if b, err = p.r.readCached(-1, fileKey{elem: "meminfo"}, p.pathOf(-1, 0, "meminfo")); err != nil {
 		return out, fmt.Errorf("read meminfo: %w", err)
 	}
 	var mi MemInfo
@@ -266,7 +272,7 @@ func (p *procfsSource) system() (sysReading, error) {
 	}
 	out.Memory = mi.Memory()
 
-	if b, err = p.r.readFile(p.pathOf(-1, 0, "loadavg")); err != nil {
+	if b, err = p.r.readCached(-1, fileKey{elem: "loadavg"}, p.pathOf(-1, 0, "loadavg")); err != nil {
 		return out, fmt.Errorf("read loadavg: %w", err)
 	}
 	if out.Load, err = parseLoadavg(b); err != nil {
@@ -275,4 +281,7 @@ func (p *procfsSource) system() (sysReading, error) {
 	return out, nil
 }
 
-func (p *procfsSource) forget(pid int) { delete(p.tidCache, pid) }
+func (p *procfsSource) forget(pid int) {
+	delete(p.tidCache, pid)
+	p.r.forget(pid)
+}

@@ -54,3 +54,24 @@ func (r *fileReader) dirInts(path []byte, dst []int) (ints []int, other int, err
 	}
 	return dst, other, nil
 }
+
+// fileKey names a file within one pid (the Linux reader keeps such files open).
+type fileKey struct {
+	tid  int
+	elem string
+}
+
+func (r *fileReader) readCached(_ int, _ fileKey, path []byte) ([]byte, error) {
+	return r.readFile(path)
+}
+
+func (r *fileReader) dirCached(_ int, _ fileKey, path []byte, dst []int) ([]int, int, error) {
+	return r.dirInts(path, dst)
+}
+
+func (r *fileReader) forget(int) {}
+
+func (r *fileReader) countCached(_ int, _ fileKey, path []byte) (int, error) {
+	ints, other, err := r.dirInts(path, nil)
+	return len(ints) + other, err
+}

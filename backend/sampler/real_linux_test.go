@@ -262,6 +262,8 @@ func TestRealGonePID(t *testing.T) {
 
 func TestRealSelfMatchesKernel(t *testing.T) {
 	s := New(Options{})
+	// twice: the first round opens the descriptors the sampler keeps, the second counts them
+	s.Sample(os.Getpid())
 	got, err := s.Sample(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
@@ -343,7 +345,7 @@ func startSleepers(b *testing.B, n int) []int {
 // ns/proc (wall) and cpu-ns/proc (user+system CPU of the benchmark process).
 func BenchmarkSample(b *testing.B) {
 	for _, kind := range []string{"go", "single"} {
-		for _, n := range []int{1, 10, 100} {
+		for _, n := range []int{1, 10, 100, 500} {
 			b.Run(fmt.Sprintf("%s/procs=%d", kind, n), func(b *testing.B) {
 				var pids []int
 				if kind == "go" {
@@ -460,5 +462,40 @@ func TestGopsutilSource(t *testing.T) {
 	}
 	if sys.CPU < 0 || sys.CPU > 100 || sys.CPUs < 1 || sys.Memory.Used+sys.Memory.Available != sys.Memory.Total {
 		t.Errorf("system %+v", sys)
+	}
+}
+
+// TestRealKeptDescriptors: the files of a sampled process are re-read through kept descriptors,
+// which are closed once the process is gone; a thread that ends is noticed through its own.
+func TestRealKeptDescriptors(t *testing.T) {
+	c := startChild(t, "-sleep", "1h")
+	s := New(Options{})
+	src := s.src.(*procfsSource)
+	if src.r.fds == nil {
+		t.Skip("/proc is not a proc file system here")
+	}
+	for range 3 {
+		if _, err := s.Sample(c.pid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kept := len(src.r.fds.byPID[c.pid])
+	if kept < 3 { // stat, fd/ and the children file of at least one thread
+		t.Fatalf("descriptors kept for the child: %d", kept)
+	}
+	c.cmd.Process.Kill()
+	c.cmd.Wait()
+	if _, err := s.Sample(c.pid); !errors.Is(err, ErrNoProcess) {
+		t.Fatalf("Sample of a gone pid = %v, want ErrNoProcess", err)
+	}
+	if n := len(src.r.fds.byPID[c.pid]); n != 0 {
+		t.Errorf("descriptors of the gone pid still open: %d", n)
+	}
+	total := 0
+	for _, m := range src.r.fds.byPID {
+		total += len(m)
+	}
+	if total != src.r.fds.n {
+		t.Errorf("count %d, map holds %d", src.r.fds.n, total)
 	}
 }

@@ -160,6 +160,7 @@ func (s *Sampler) Prime(pid int) {
 		info, err := s.src.proc(p)
 		s.round[p] = roundEntry{info: info, err: err}
 		if err != nil || info.Zombie {
+			s.src.forget(p) // no state to sweep later: keep no descriptor either
 			continue
 		}
 		s.states[p] = procState{start: info.Start, cpu: info.CPUTime, at: now, seen: now}

@@ -165,7 +165,11 @@ func (c *conn) write(msgs []*hub.Message, cb func(transports.Transport)) {
 	ec := c.sock.Conn()
 	for i, m := range msgs {
 		frame := m.Frame(c.srv.buildFrame)
-		opts := &packet.Options{WsPreEncodedFrame: types.NewStringBuffer(frame)}
+		// No WsPreEncodedFrame: the engine turns one into a gorilla PreparedMessage per socket
+		// and per packet, which builds two whole frames (each with a throwaway Conn and its
+		// buffers) every time: 45 % of the CPU of a 50-socket fan-out in a profile. Plain
+		// writes reuse the connection's own buffer.
+		opts := &packet.Options{}
 		var done func(transports.Transport)
 		if i == len(msgs)-1 {
 			done = cb

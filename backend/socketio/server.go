@@ -115,7 +115,7 @@ func New(eng *engine.Engine, opts Options) (*Server, error) {
 	if eio == nil || s.io.Engine() == nil {
 		return nil, errors.New("socketio: the library made no handler")
 	}
-	s.handler = trustGuard(eio)
+	s.handler = trustGuard(s.checkPolling(eio))
 	if err := s.io.Engine().On("connection", s.onEngineConnection); err != nil {
 		return nil, fmt.Errorf("socketio: listen for engine connections: %w", err)
 	}

@@ -32,7 +32,8 @@ import (
 //	exit signal N  the command was ended by signal N
 //
 // When the command exits, the shim SIGKILLs what is left of its group (orphaned grandchildren)
-// and reports the exit. When the monitor dies, the shim SIGKILLs the group and exits. The shim
+// and, on Linux, every orphan it adopted as the tree's child subreaper (a grandchild that left
+// the group with setsid, then lost its parent), and reports the exit. When the monitor dies, the shim SIGKILLs the group and exits. The shim
 // writes nothing to stdout or stderr: they belong to the command.
 const (
 	envShim      = "MCPWATCH_SHIM"
@@ -98,16 +99,29 @@ func runShim() int {
 		Stderr:      os.Stderr,
 		SysProcAttr: commandAttr(),
 	}
+	adoptOrphans()
 	if err := cmd.Start(); err != nil {
 		report("error %s", oneLine(err.Error()))
 		return 125
 	}
 	pgid := cmd.Process.Pid
 	report("pid %d", pgid)
-	killGroup := func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) }
-
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	killGroup := func() {
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		killAdopted(pgid) // those that left the group (setsid) and lost their parent
+	}
+	// abandon: the monitor is gone. Kill the group, wait (bounded) for the command to be gone,
+	// so that its children are re-parented to the shim, then kill those too.
+	abandon := func() {
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+		}
+		killGroup()
+	}
 	poll := time.NewTicker(parentPollInterval)
 	defer poll.Stop()
 	for {
@@ -126,14 +140,15 @@ func runShim() int {
 			return 0
 		case <-sigs:
 			if parentGone() {
-				killGroup()
+				abandon()
 				return 1
 			}
 		case <-poll.C:
 			if parentGone() {
-				killGroup()
+				abandon()
 				return 1
 			}
+			reapAdopted(pgid)
 		}
 	}
 }

@@ -1,6 +1,8 @@
 // Command testchild is the child process the tests supervise: it prints lines at chosen levels
 // and rates, burns a chosen share of a core, holds memory, starts a grandchild, ignores SIGTERM on
-// demand and exits with a chosen code. It is built by the tests (testutil.BuildTestChild).
+// demand, writes raw bytes (invalid UTF-8, NUL, colour codes, \r\n) and lines longer than any
+// limit, starts a grandchild that leaves the process group (-gc-setsid) and exits with a chosen
+// code. It is built by the tests (testutil.BuildTestChild).
 package main
 
 import (
@@ -11,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -31,6 +34,11 @@ func main() {
 		sleep      = flag.Duration("sleep", 0, "stay alive this long after printing (0 with -exit unset: forever)")
 		exitCode   = flag.Int("exit", -1, "exit with this code after printing and sleeping (-1: keep running)")
 		ready      = flag.String("ready", "", "print this line once set up (after the grandchild pid)")
+		stamp      = flag.Bool("stamp", false, "end each line with \" t=<unix µs>\", the time it was written (latency benchmarks)")
+		gcSetsid   = flag.Bool("gc-setsid", false, "start the grandchild in a session of its own (a daemon leaving the process group)")
+		gcStdio    = flag.Bool("gc-stdio", false, "the grandchild inherits stdout and stderr (holds the pipes open)")
+		raw        = flag.String("raw", "", "bytes to write to stdout before the lines, as the inside of a Go string literal (\\x00, \\r\\n, \\x1b[31m ...)")
+		bigLine    = flag.Int("bigline", 0, "after the lines, write this many bytes of 'x' to stdout with no newline")
 	)
 	flag.Parse()
 
@@ -50,6 +58,12 @@ func main() {
 			args = append(args, "-ignore-term")
 		}
 		gc := exec.Command(os.Args[0], args...)
+		if *gcStdio {
+			gc.Stdout, gc.Stderr = os.Stdout, os.Stderr
+		}
+		if *gcSetsid {
+			gc.SysProcAttr = newSession()
+		}
 		if err := gc.Start(); err != nil {
 			fmt.Fprintln(os.Stderr, "ERROR cannot start grandchild:", err)
 			os.Exit(3)
@@ -63,30 +77,59 @@ func main() {
 		fmt.Println(*ready)
 	}
 
+	if *raw != "" {
+		b, err := strconv.Unquote(`"` + *raw + `"`)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ERROR bad -raw:", err)
+			os.Exit(3)
+		}
+		os.Stdout.WriteString(b)
+	}
+
 	out := bufio.NewWriterSize(os.Stdout, 64<<10)
 	if *stderr {
 		out = bufio.NewWriterSize(os.Stderr, 64<<10)
 	}
 	lv := strings.Split(*levels, ",")
+	// Pacing: every tick prints all the lines due by then (rate × elapsed), so the rate holds even
+	// when the ticker cannot fire once per line (1 ms and less is coarse under load).
 	var tick *time.Ticker
+	var t0 time.Time
 	if *rate > 0 {
-		tick = time.NewTicker(time.Second / time.Duration(*rate))
+		tick = time.NewTicker(max(time.Second/time.Duration(*rate), time.Millisecond))
+		t0 = time.Now()
 	}
+	due := 0
 	for i := 1; *lines < 0 || i <= *lines; i++ {
-		if tick != nil {
+		if tick != nil && i > due {
+			out.Flush()
 			<-tick.C
+			due = int(time.Since(t0) * time.Duration(*rate) / time.Second)
+			if due < i {
+				due = i
+			}
 		}
 		l := lv[(i-1)%len(lv)]
-		if l == "plain" {
-			fmt.Fprintf(out, "%s %d\n", *prefix, i)
-		} else {
-			fmt.Fprintf(out, "%s %s %d\n", strings.ToUpper(l), *prefix, i)
+		if l != "plain" {
+			out.WriteString(strings.ToUpper(l))
+			out.WriteByte(' ')
 		}
-		if tick != nil || i%256 == 0 {
+		fmt.Fprintf(out, "%s %d", *prefix, i)
+		if *stamp {
+			fmt.Fprintf(out, " t=%d", time.Now().UnixMicro())
+		}
+		out.WriteByte('\n')
+		if tick == nil && i%256 == 0 {
 			out.Flush()
 		}
 	}
 	out.Flush()
+	if *bigLine > 0 {
+		chunk := []byte(strings.Repeat("x", 64<<10))
+		for left := *bigLine; left > 0; left -= len(chunk) {
+			os.Stdout.Write(chunk[:min(left, len(chunk))])
+		}
+	}
 
 	switch {
 	case *sleep > 0:
