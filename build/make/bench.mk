@@ -1,7 +1,7 @@
 # Benchmarks (issue 7; not part of make test): MCP Watch beside the original monitoring stack
 # (../shared/bench/reference-node: socket.io 4 + pidusage on Node, copied to a temporary folder
 # and npm ci-ed there), the same children and clients, alternated, medians of BENCH_ROUNDS rounds.
-# Writes bench/results/<date>.json and <date>.md. See bench/README-section.md.
+# Writes bench/results/<date>.json and <date>.md. See "Benchmarks" in README.md.
 #
 #   make bench                          everything (about 15 minutes)
 #   make bench BENCH_ARGS="--only sampler,latency --rounds 5"   a part; --quick for a short run
