@@ -232,3 +232,88 @@ export function watchConsole(page, sink) {
   page.on('pageerror', (e) => sink.push(`pageerror: ${e.message}`))
   page.on('crash', () => sink.push('page crashed'))
 }
+
+/**
+ * One end-to-end run: its steps (skipped once one has failed), notes, console errors, and the
+ * closing summary line `E2E PASS: n/n` or `E2E FAIL: …` with the exit code.
+ * failurePrefix names the screenshot taken of the page when a step fails.
+ */
+export function createRun({ failurePrefix, page }) {
+  const run = {
+    started: Date.now(),
+    results: [], // { name, ms, ok, skipped, error }
+    consoleErrors: [],
+    notes: [],
+    failed: false,
+  }
+  run.step = async (name, fn) => {
+    if (run.failed) {
+      run.results.push({ name, ms: 0, ok: false, skipped: true })
+      console.log(`- ${name} (skipped: an earlier step failed)`)
+      return
+    }
+    const t0 = Date.now()
+    try {
+      await fn()
+      const ms = Date.now() - t0
+      run.results.push({ name, ms, ok: true })
+      console.log(`✔ ${name} (${secs(ms)})`)
+    } catch (e) {
+      const ms = Date.now() - t0
+      run.failed = true
+      run.results.push({ name, ms, ok: false, error: e })
+      console.log(`✖ ${name} (${secs(ms)})\n  ${String(e?.stack ?? e).split('\n').join('\n  ')}`)
+      const p = page()
+      if (p) {
+        const file = path.join(SCREENSHOTS, `${failurePrefix}${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`)
+        await p.screenshot({ path: file, fullPage: true }).then(
+          () => console.log(`  screenshot of the failure: ${path.relative(process.cwd(), file)}`),
+          () => {},
+        )
+      }
+    }
+  }
+  /** Runs main, always runs teardown (also when the whole run overruns deadline), and reports. */
+  run.finish = async ({ main, teardown, deadline }) => {
+    const watchdog = setTimeout(() => {
+      console.log(`✖ the whole run took over ${secs(deadline)}: giving up`)
+      run.failed = true
+      teardown().finally(() => {
+        console.log('E2E FAIL: timed out')
+        process.exit(1)
+      })
+    }, deadline)
+    try {
+      await main()
+    } catch (e) {
+      run.failed = true
+      console.log(`✖ ${e?.stack ?? e}`)
+    } finally {
+      await teardown().catch((e) => {
+        run.failed = true
+        console.log(`✖ teardown: ${e?.stack ?? e}`)
+      })
+      clearTimeout(watchdog)
+    }
+    for (const n of run.notes) console.log(`  · ${n}`)
+    if (run.consoleErrors.length && !run.results.some((r) => r.name === 'no console errors' && !r.ok && !r.skipped)) {
+      for (const e of run.consoleErrors) console.log(`  console: ${e}`)
+    }
+    const passed = run.results.filter((r) => r.ok).length
+    const failedSteps = run.results.filter((r) => !r.ok && !r.skipped)
+    const skipped = run.results.filter((r) => r.skipped).length
+    const total = secs(Date.now() - run.started)
+    if (run.failed || failedSteps.length) {
+      console.log(`E2E FAIL: ${failedSteps.map((r) => `"${r.name}"`).join(', ') || 'setup/teardown'} failed; ${passed} passed, ${skipped} skipped, in ${total}`)
+      process.exitCode = 1
+    } else {
+      console.log(`E2E PASS: ${passed}/${run.results.length} steps in ${total}`)
+    }
+  }
+  return run
+}
+
+/** A duration for people: "1.2 s". */
+export function secs(ms) {
+  return (ms / 1000).toFixed(1) + ' s'
+}

@@ -10,7 +10,7 @@
 // Screenshots go to e2e/screenshots/ (git-ignored).
 import fs from 'node:fs'
 import path from 'node:path'
-import { launchChromium, pidsWithEnv, ROOT, SCREENSHOTS, sec, startMcpwatch, tempDir, waitUntil, watchConsole } from './lib.mjs'
+import { createRun, launchChromium, pidsWithEnv, ROOT, SCREENSHOTS, sec, startMcpwatch, tempDir, waitUntil, watchConsole } from './lib.mjs'
 
 const SERVER_ID = 'everything'
 const SERVER_NAME = 'E2E everything'
@@ -20,43 +20,9 @@ const ECHO_MESSAGE = `hello from the e2e test ${process.pid}`
 const RUN_MARK = 'MCPWATCH_E2E_RUN' // env var set on the MCP server: teardown finds it by its value
 const TOTAL_DEADLINE = sec(120)
 
-const started = Date.now()
-const results = [] // { name, ms, ok, skipped, error }
-const consoleErrors = []
-const notes = []
-let failed = false
 let dir, server, browser, page
-
-function secs(ms) {
-  return (ms / 1000).toFixed(1) + ' s'
-}
-
-async function step(name, fn) {
-  if (failed) {
-    results.push({ name, ms: 0, ok: false, skipped: true })
-    console.log(`- ${name} (skipped: an earlier step failed)`)
-    return
-  }
-  const t0 = Date.now()
-  try {
-    await fn()
-    const ms = Date.now() - t0
-    results.push({ name, ms, ok: true })
-    console.log(`✔ ${name} (${secs(ms)})`)
-  } catch (e) {
-    const ms = Date.now() - t0
-    failed = true
-    results.push({ name, ms, ok: false, error: e })
-    console.log(`✖ ${name} (${secs(ms)})\n  ${String(e?.stack ?? e).split('\n').join('\n  ')}`)
-    if (page) {
-      const file = path.join(SCREENSHOTS, `failure-mcp-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`)
-      await page.screenshot({ path: file, fullPage: true }).then(
-        () => console.log(`  screenshot of the failure: ${path.relative(process.cwd(), file)}`),
-        () => {},
-      )
-    }
-  }
-}
+const run = createRun({ failurePrefix: 'failure-mcp-', page: () => page })
+const { step, notes, consoleErrors } = run
 
 const tid = (id) => page.getByTestId(id)
 const text = async (loc) => ((await loc.first().textContent()) ?? '').trim()
@@ -101,7 +67,7 @@ async function teardown() {
   if (browser) await browser.close().catch((e) => console.log(`browser close: ${e.message}`))
   if (server) {
     const ex = await server.stop()
-    if (failed) {
+    if (run.failed) {
       const out = server.output().trimEnd().split('\n')
       console.log(`--- mcpwatch output (last ${Math.min(80, out.length)} of ${out.length} lines; exit ${JSON.stringify(ex)}) ---`)
       console.log(out.slice(-80).join('\n'))
@@ -119,7 +85,7 @@ async function teardown() {
       }
     }
     if (left.length) notes.push(`killed ${left.length} MCP server process(es) left running after mcpwatch stopped: ${left.join(', ')}`)
-    if (failed || process.env.E2E_KEEP) console.log(`temp dir kept: ${dir}`)
+    if (run.failed || process.env.E2E_KEEP) console.log(`temp dir kept: ${dir}`)
     else fs.rmSync(dir, { recursive: true, force: true })
   }
 }
@@ -302,39 +268,4 @@ async function main() {
   })
 }
 
-const watchdog = setTimeout(() => {
-  console.log(`✖ the whole run took over ${secs(TOTAL_DEADLINE)}: giving up`)
-  failed = true
-  teardown().finally(() => {
-    console.log('E2E FAIL: timed out')
-    process.exit(1)
-  })
-}, TOTAL_DEADLINE)
-
-try {
-  await main()
-} catch (e) {
-  failed = true
-  console.log(`✖ ${e?.stack ?? e}`)
-} finally {
-  await teardown().catch((e) => {
-    failed = true
-    console.log(`✖ teardown: ${e?.stack ?? e}`)
-  })
-  clearTimeout(watchdog)
-}
-
-for (const n of notes) console.log(`  · ${n}`)
-if (consoleErrors.length && !results.some((r) => r.name === 'no console errors' && !r.ok && !r.skipped)) {
-  for (const e of consoleErrors) console.log(`  console: ${e}`)
-}
-const passed = results.filter((r) => r.ok).length
-const failedSteps = results.filter((r) => !r.ok && !r.skipped)
-const skipped = results.filter((r) => r.skipped).length
-const total = secs(Date.now() - started)
-if (failed || failedSteps.length) {
-  console.log(`E2E FAIL: ${failedSteps.map((r) => `"${r.name}"`).join(', ') || 'setup/teardown'} failed; ${passed} passed, ${skipped} skipped, in ${total}`)
-  process.exitCode = 1
-} else {
-  console.log(`E2E PASS: ${passed}/${results.length} steps in ${total}`)
-}
+await run.finish({ main, teardown, deadline: TOTAL_DEADLINE })

@@ -8,60 +8,16 @@
 // E2E_KEEP=1 (keep the temp dir). Screenshots go to e2e/screenshots/ (git-ignored).
 import fs from 'node:fs'
 import path from 'node:path'
-import {
-  launchChromium,
-  pidsOf,
-  prepareTestChild,
-  SCREENSHOTS,
-  sec,
-  startMcpwatch,
-  tempDir,
-  waitUntil,
-  watchConsole,
-} from './lib.mjs'
+import { createRun, launchChromium, pidsOf, prepareTestChild, SCREENSHOTS, sec, startMcpwatch, tempDir, waitUntil, watchConsole } from './lib.mjs'
 
 const SERVER_NAME = 'E2E child'
 const SERVER_ID = 'e2e-child'
 const CHILD_ARGS = ['-rate', '20', '-lines', '-1', '-levels', 'info,info,warn,error', '-cpu', '0.2', '-mem', '20']
 const TOTAL_DEADLINE = sec(180)
 
-const started = Date.now()
-const results = [] // { name, ms, ok, skipped, error }
-const consoleErrors = []
-const notes = []
-let failed = false
 let dir, childExe, server, browser, page
-
-function secs(ms) {
-  return (ms / 1000).toFixed(1) + ' s'
-}
-
-async function step(name, fn) {
-  if (failed) {
-    results.push({ name, ms: 0, ok: false, skipped: true })
-    console.log(`- ${name} (skipped: an earlier step failed)`)
-    return
-  }
-  const t0 = Date.now()
-  try {
-    await fn()
-    const ms = Date.now() - t0
-    results.push({ name, ms, ok: true })
-    console.log(`✔ ${name} (${secs(ms)})`)
-  } catch (e) {
-    const ms = Date.now() - t0
-    failed = true
-    results.push({ name, ms, ok: false, error: e })
-    console.log(`✖ ${name} (${secs(ms)})\n  ${String(e?.stack ?? e).split('\n').join('\n  ')}`)
-    if (page) {
-      const file = path.join(SCREENSHOTS, `failure-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`)
-      await page.screenshot({ path: file, fullPage: true }).then(
-        () => console.log(`  screenshot of the failure: ${path.relative(process.cwd(), file)}`),
-        () => {},
-      )
-    }
-  }
-}
+const run = createRun({ failurePrefix: 'failure-', page: () => page })
+const { step, notes, consoleErrors } = run
 
 const tid = (id) => page.getByTestId(id)
 /** The text field of an Element Plus input: the testid lands on the <input> itself in Element Plus
@@ -126,7 +82,7 @@ async function teardown() {
   if (browser) await browser.close().catch((e) => console.log(`browser close: ${e.message}`))
   if (server) {
     const ex = await server.stop()
-    if (failed) {
+    if (run.failed) {
       const out = server.output().trimEnd().split('\n')
       console.log(`--- mcpwatch output (last ${Math.min(80, out.length)} of ${out.length} lines; exit ${JSON.stringify(ex)}) ---`)
       console.log(out.slice(-80).join('\n'))
@@ -146,7 +102,7 @@ async function teardown() {
     if (left.length) notes.push(`killed ${left.length} test child(ren) left running after mcpwatch stopped: ${left.join(', ')}`)
   }
   if (dir) {
-    if (failed || process.env.E2E_KEEP) console.log(`temp dir kept: ${dir}`)
+    if (run.failed || process.env.E2E_KEEP) console.log(`temp dir kept: ${dir}`)
     else fs.rmSync(dir, { recursive: true, force: true })
   }
 }
@@ -387,39 +343,4 @@ async function main() {
   })
 }
 
-const watchdog = setTimeout(() => {
-  console.log(`✖ the whole run took over ${secs(TOTAL_DEADLINE)}: giving up`)
-  failed = true
-  teardown().finally(() => {
-    console.log('E2E FAIL: timed out')
-    process.exit(1)
-  })
-}, TOTAL_DEADLINE)
-
-try {
-  await main()
-} catch (e) {
-  failed = true
-  console.log(`✖ ${e?.stack ?? e}`)
-} finally {
-  await teardown().catch((e) => {
-    failed = true
-    console.log(`✖ teardown: ${e?.stack ?? e}`)
-  })
-  clearTimeout(watchdog)
-}
-
-for (const n of notes) console.log(`  · ${n}`)
-if (consoleErrors.length && !results.some((r) => r.name === 'no console errors' && !r.ok && !r.skipped)) {
-  for (const e of consoleErrors) console.log(`  console: ${e}`)
-}
-const passed = results.filter((r) => r.ok).length
-const failedSteps = results.filter((r) => !r.ok && !r.skipped)
-const skipped = results.filter((r) => r.skipped).length
-const total = secs(Date.now() - started)
-if (failed || failedSteps.length) {
-  console.log(`E2E FAIL: ${failedSteps.map((r) => `"${r.name}"`).join(', ') || 'setup/teardown'} failed; ${passed} passed, ${skipped} skipped, in ${total}`)
-  process.exitCode = 1
-} else {
-  console.log(`E2E PASS: ${passed}/${results.length} steps in ${total}`)
-}
+await run.finish({ main, teardown, deadline: TOTAL_DEADLINE })
