@@ -317,3 +317,26 @@ export function createRun({ failurePrefix, page }) {
 export function secs(ms) {
   return (ms / 1000).toFixed(1) + ' s'
 }
+
+/** Stops mcpwatch; after a failed run, prints the end of its output for diagnosis. */
+export async function stopMcpwatch(server, failed) {
+  const ex = await server.stop()
+  if (!failed) return
+  const out = server.output().trimEnd().split('\n')
+  console.log(`--- mcpwatch output (last ${Math.min(80, out.length)} of ${out.length} lines; exit ${JSON.stringify(ex)}) ---`)
+  console.log(out.slice(-80).join('\n'))
+  console.log('--- end of mcpwatch output ---')
+}
+
+/** SIGKILLs processes mcpwatch should have stopped and notes them; returns how many there were. */
+export function killLeftovers(pids, what, notes) {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      /* gone */
+    }
+  }
+  if (pids.length) notes.push(`killed ${pids.length} ${what} left running after mcpwatch stopped: ${pids.join(', ')}`)
+  return pids.length
+}

@@ -10,7 +10,7 @@
 // Screenshots go to e2e/screenshots/ (git-ignored).
 import fs from 'node:fs'
 import path from 'node:path'
-import { createRun, launchChromium, pidsWithEnv, ROOT, SCREENSHOTS, sec, startMcpwatch, tempDir, waitUntil, watchConsole } from './lib.mjs'
+import { createRun, killLeftovers, launchChromium, pidsWithEnv, ROOT, SCREENSHOTS, sec, startMcpwatch, stopMcpwatch, tempDir, waitUntil, watchConsole } from './lib.mjs'
 
 const SERVER_ID = 'everything'
 const SERVER_NAME = 'E2E everything'
@@ -65,26 +65,10 @@ function visibleRows() {
 
 async function teardown() {
   if (browser) await browser.close().catch((e) => console.log(`browser close: ${e.message}`))
-  if (server) {
-    const ex = await server.stop()
-    if (run.failed) {
-      const out = server.output().trimEnd().split('\n')
-      console.log(`--- mcpwatch output (last ${Math.min(80, out.length)} of ${out.length} lines; exit ${JSON.stringify(ex)}) ---`)
-      console.log(out.slice(-80).join('\n'))
-      console.log('--- end of mcpwatch output ---')
-    }
-  }
+  if (server) await stopMcpwatch(server, run.failed)
   // mcpwatch stops its children on SIGTERM; a process carrying this run's mark is ours.
   if (dir) {
-    const left = pidsWithEnv(RUN_MARK, dir)
-    for (const pid of left) {
-      try {
-        process.kill(pid, 'SIGKILL')
-      } catch {
-        /* gone */
-      }
-    }
-    if (left.length) notes.push(`killed ${left.length} MCP server process(es) left running after mcpwatch stopped: ${left.join(', ')}`)
+    killLeftovers(pidsWithEnv(RUN_MARK, dir), 'MCP server process(es)', notes)
     if (run.failed || process.env.E2E_KEEP) console.log(`temp dir kept: ${dir}`)
     else fs.rmSync(dir, { recursive: true, force: true })
   }

@@ -8,7 +8,7 @@
 // E2E_KEEP=1 (keep the temp dir). Screenshots go to e2e/screenshots/ (git-ignored).
 import fs from 'node:fs'
 import path from 'node:path'
-import { createRun, launchChromium, pidsOf, prepareTestChild, SCREENSHOTS, sec, startMcpwatch, tempDir, waitUntil, watchConsole } from './lib.mjs'
+import { createRun, killLeftovers, launchChromium, pidsOf, prepareTestChild, SCREENSHOTS, sec, startMcpwatch, stopMcpwatch, tempDir, waitUntil, watchConsole } from './lib.mjs'
 
 const SERVER_NAME = 'E2E child'
 const SERVER_ID = 'e2e-child'
@@ -80,27 +80,9 @@ async function search(q) {
 
 async function teardown() {
   if (browser) await browser.close().catch((e) => console.log(`browser close: ${e.message}`))
-  if (server) {
-    const ex = await server.stop()
-    if (run.failed) {
-      const out = server.output().trimEnd().split('\n')
-      console.log(`--- mcpwatch output (last ${Math.min(80, out.length)} of ${out.length} lines; exit ${JSON.stringify(ex)}) ---`)
-      console.log(out.slice(-80).join('\n'))
-      console.log('--- end of mcpwatch output ---')
-    }
-  }
+  if (server) await stopMcpwatch(server, run.failed)
   // mcpwatch stops its children on SIGTERM; anything still running our copy of the child is ours.
-  if (childExe) {
-    const left = pidsOf(childExe)
-    for (const pid of left) {
-      try {
-        process.kill(pid, 'SIGKILL')
-      } catch {
-        /* gone */
-      }
-    }
-    if (left.length) notes.push(`killed ${left.length} test child(ren) left running after mcpwatch stopped: ${left.join(', ')}`)
-  }
+  if (childExe) killLeftovers(pidsOf(childExe), 'test child(ren)', notes)
   if (dir) {
     if (run.failed || process.env.E2E_KEEP) console.log(`temp dir kept: ${dir}`)
     else fs.rmSync(dir, { recursive: true, force: true })
