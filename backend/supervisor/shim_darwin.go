@@ -1,13 +1,8 @@
 package supervisor
 
-import (
-	"syscall"
-	"time"
-)
+import "syscall"
 
-// parentPollInterval: macOS has no Pdeathsig, the shim polls getppid.
-const parentPollInterval = 500 * time.Millisecond
-
+// shimAttr: macOS has no Pdeathsig; the shim sees the monitor die through the lifeline pipe.
 func shimAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{} }
 
 // commandAttr: the command leads a new process group.

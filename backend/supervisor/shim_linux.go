@@ -8,16 +8,13 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// parentPollInterval backs up Pdeathsig on Linux (which fires when the monitor's spawning
-// thread ends, and could be missed): the shim also checks getppid now and then.
-const parentPollInterval = time.Second
-
-// shimAttr: the shim gets SIGTERM when the monitor dies (it must survive to kill the group).
+// shimAttr: the shim gets SIGTERM when the monitor dies (it must survive to kill the group). The
+// lifeline pipe backs this up: Pdeathsig fires when the monitor's spawning thread ends, which is
+// not always the monitor's end.
 func shimAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 }

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,7 +21,7 @@ import (
 
 // The monitor starts every child through a copy of itself, the shim (RunShimIfRequested):
 //
-//	monitor ──(Pdeathsig SIGTERM / getppid poll)── shim ──(own process group)── command ── …
+//	monitor ──(lifeline pipe, Pdeathsig SIGTERM)── shim ──(own process group)── command ── …
 //
 // The shim gets the command as JSON in MCPWATCH_SHIM_SPEC and the command's environment as its
 // own, starts the command in a new process group with the shim's stdin/stdout/stderr, and talks
@@ -33,13 +34,36 @@ import (
 //
 // When the command exits, the shim SIGKILLs what is left of its group (orphaned grandchildren)
 // and, on Linux, every orphan it adopted as the tree's child subreaper (a grandchild that left
-// the group with setsid, then lost its parent), and reports the exit. When the monitor dies, the shim SIGKILLs the group and exits. The shim
-// writes nothing to stdout or stderr: they belong to the command.
+// the group with setsid, then lost its parent), and reports the exit. When the monitor dies, the
+// shim SIGKILLs the group and exits. The shim writes nothing to stdout or stderr: they belong to
+// the command.
+//
+// The shim learns that the monitor died from fd 4, the read end of a pipe whose only write end
+// the monitor holds and never writes (the lifeline): the kernel closes it when the monitor dies,
+// however it dies, and the shim's read returns. Nothing polls, so an idle shim costs no CPU.
 const (
-	envShim      = "MCPWATCH_SHIM"
-	envShimSpec  = "MCPWATCH_SHIM_SPEC"
-	shimStatusFD = 3
+	envShim        = "MCPWATCH_SHIM"
+	envShimSpec    = "MCPWATCH_SHIM_SPEC"
+	shimStatusFD   = 3
+	shimLifelineFD = 4
 )
+
+// lifeline is the monitor's side of the pipe every shim watches: one for the process, made on
+// the first spawn and kept open (both ends) until the process ends.
+var lifeline struct {
+	once sync.Once
+	r, w *os.File
+	err  error
+}
+
+func lifelineReadEnd() (*os.File, error) {
+	lifeline.once.Do(func() {
+		// O_CLOEXEC (os.Pipe): no other child inherits the write end, which would keep the
+		// shims from seeing the monitor die.
+		lifeline.r, lifeline.w, lifeline.err = os.Pipe()
+	})
+	return lifeline.r, lifeline.err
+}
 
 // shimSpec is what the shim needs besides its environment.
 type shimSpec struct {
@@ -78,10 +102,24 @@ func runShim() int {
 	if parentGone() { // the monitor died before Pdeathsig was armed
 		return 125
 	}
+	monitorGone := make(chan struct{})
+	if life := os.NewFile(shimLifelineFD, "mcpwatch-lifeline"); life != nil {
+		syscall.CloseOnExec(shimLifelineFD)
+		go func() {
+			// Nothing is ever written: the read ends, with EOF, when the monitor is gone.
+			var b [1]byte
+			_, _ = life.Read(b[:])
+			close(monitorGone)
+		}()
+	}
 	// Handled (not ignored) so that the command starts with default dispositions. SIGTERM is the
 	// Pdeathsig; the others come from a terminal and are the monitor's business.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
+	// SIGCHLD: an adopted orphan exited and must be reaped (Linux); the command's own exit is
+	// collected by cmd.Wait.
+	chld := make(chan os.Signal, 1)
+	signal.Notify(chld, syscall.SIGCHLD)
 
 	env := make([]string, 0, len(os.Environ()))
 	for _, kv := range os.Environ() {
@@ -122,8 +160,6 @@ func runShim() int {
 		}
 		killGroup()
 	}
-	poll := time.NewTicker(parentPollInterval)
-	defer poll.Stop()
 	for {
 		select {
 		case err := <-done:
@@ -143,11 +179,10 @@ func runShim() int {
 				abandon()
 				return 1
 			}
-		case <-poll.C:
-			if parentGone() {
-				abandon()
-				return 1
-			}
+		case <-monitorGone:
+			abandon()
+			return 1
+		case <-chld:
 			reapAdopted(pgid)
 		}
 	}
@@ -181,6 +216,10 @@ func spawn(c command, cio *childIO, shimPath string) (process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("shim spec: %w", err)
 	}
+	life, err := lifelineReadEnd()
+	if err != nil {
+		return nil, fmt.Errorf("lifeline pipe: %w", err)
+	}
 	sr, sw, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("status pipe: %w", err)
@@ -195,7 +234,7 @@ func spawn(c command, cio *childIO, shimPath string) (process, error) {
 		Stdin:       cio.stdin(),
 		Stdout:      cio.StdoutW,
 		Stderr:      cio.StderrW,
-		ExtraFiles:  []*os.File{sw}, // fd 3
+		ExtraFiles:  []*os.File{sw, life}, // fd 3, fd 4
 		SysProcAttr: shimAttr(),
 	}
 	err = cmd.Start()
