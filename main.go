@@ -97,6 +97,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 // runHeadless serves until SIGINT or SIGTERM, then stops every child tree.
 func runHeadless(o options, ui fs.FS, stdout, stderr io.Writer) int {
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	stopProfile, err := startProfile()
+	if err != nil {
+		fmt.Fprintln(stderr, "mcpwatch:", err)
+		return 2
+	}
+	defer stopProfile()
 	eng, err := engine.Open(engine.Options{ConfigPath: o.config, DataDir: o.dataDir, Version: version, Logger: logger})
 	if err != nil {
 		fmt.Fprintln(stderr, "mcpwatch:", err)

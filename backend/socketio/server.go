@@ -92,7 +92,7 @@ func New(eng *engine.Engine, opts Options) (*Server, error) {
 	so.SetServeClient(false)
 	so.SetAllowEIO3(true)
 	so.SetMaxHttpBufferSize(MaxFrameBytes)
-	so.SetTransports(types.NewSet(socket.Polling, socket.WebSocket))
+	so.SetTransports(types.NewSet[socket.TransportCtor](socket.Polling, &wsBuilder{}))
 	so.SetAllowUpgrades(true)
 	// No Cors: the guard in front answers CORS for the allowed origins only.
 

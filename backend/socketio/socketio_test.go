@@ -74,6 +74,18 @@ func TestFrameOnceSameBytes(t *testing.T) {
 	if got := m.Frame(func(*hub.Message) []byte { t.Error("framed again"); return nil }); string(got) != want {
 		t.Errorf("cached frame = %s", got)
 	}
+	// The WebSocket ones went through our writer (wsTransport), which writes the shared frame.
+	f.srv.mu.Lock()
+	ours := 0
+	for c := range f.srv.conns {
+		if _, ok := c.sock.Conn().Transport().(*wsTransport); ok {
+			ours++
+		}
+	}
+	f.srv.mu.Unlock()
+	if ours != len(ws) {
+		t.Errorf("%d sockets on wsTransport, want %d", ours, len(ws))
+	}
 }
 
 // The protocol's events reach the session and come back as acks and events on the wire.

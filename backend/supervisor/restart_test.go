@@ -78,6 +78,8 @@ func TestBackoffSequenceAndGiveUp(t *testing.T) {
 			if ev.Error != "exited with code 1; "+gaveUp || ev.ExitCode == nil || *ev.ExitCode != 1 {
 				t.Fatalf("last crash %+v", ev)
 			}
+			// The status event comes before its system line: wait for the line.
+			sink.waitFor(t, gaveUp, func() bool { return sink.hasSystem("flaky", gaveUp) })
 			sys := sink.systemOf("flaky")
 			if last := sys[len(sys)-1]; last.msg != gaveUp || last.level != "error" {
 				t.Fatalf("last system line %+v, want [error] %s", last, gaveUp)

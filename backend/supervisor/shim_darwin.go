@@ -2,7 +2,7 @@ package supervisor
 
 import "syscall"
 
-// shimAttr: macOS has no Pdeathsig; the shim sees the monitor die through the lifeline pipe.
+// shimAttr: macOS has no Pdeathsig; the shim sees the monitor die through its status socket pair (fd 3).
 func shimAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{} }
 
 // commandAttr: the command leads a new process group.

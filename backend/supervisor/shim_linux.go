@@ -13,7 +13,7 @@ import (
 )
 
 // shimAttr: the shim gets SIGTERM when the monitor dies (it must survive to kill the group). The
-// lifeline pipe backs this up: Pdeathsig fires when the monitor's spawning thread ends, which is
+// status socket pair backs this up: Pdeathsig fires when the monitor's spawning thread ends, which is
 // not always the monitor's end.
 func shimAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}

@@ -12,7 +12,6 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -21,7 +20,7 @@ import (
 
 // The monitor starts every child through a copy of itself, the shim (RunShimIfRequested):
 //
-//	monitor ──(lifeline pipe, Pdeathsig SIGTERM)── shim ──(own process group)── command ── …
+//	monitor ──(status socket pair, Pdeathsig SIGTERM)── shim ──(own process group)── command ── …
 //
 // The shim gets the command as JSON in MCPWATCH_SHIM_SPEC and the command's environment as its
 // own, starts the command in a new process group with the shim's stdin/stdout/stderr, and talks
@@ -38,32 +37,14 @@ import (
 // shim SIGKILLs the group and exits. The shim writes nothing to stdout or stderr: they belong to
 // the command.
 //
-// The shim learns that the monitor died from fd 4, the read end of a pipe whose only write end
-// the monitor holds and never writes (the lifeline): the kernel closes it when the monitor dies,
-// however it dies, and the shim's read returns. Nothing polls, so an idle shim costs no CPU.
+// fd 3 is one end of a socket pair, not a pipe: the shim also reads it, and the read ends (EOF)
+// when the monitor's end closes, which the kernel does however the monitor dies. That is how the
+// shim learns of it without polling, so an idle shim costs no CPU.
 const (
-	envShim        = "MCPWATCH_SHIM"
-	envShimSpec    = "MCPWATCH_SHIM_SPEC"
-	shimStatusFD   = 3
-	shimLifelineFD = 4
+	envShim      = "MCPWATCH_SHIM"
+	envShimSpec  = "MCPWATCH_SHIM_SPEC"
+	shimStatusFD = 3
 )
-
-// lifeline is the monitor's side of the pipe every shim watches: one for the process, made on
-// the first spawn and kept open (both ends) until the process ends.
-var lifeline struct {
-	once sync.Once
-	r, w *os.File
-	err  error
-}
-
-func lifelineReadEnd() (*os.File, error) {
-	lifeline.once.Do(func() {
-		// O_CLOEXEC (os.Pipe): no other child inherits the write end, which would keep the
-		// shims from seeing the monitor die.
-		lifeline.r, lifeline.w, lifeline.err = os.Pipe()
-	})
-	return lifeline.r, lifeline.err
-}
 
 // shimSpec is what the shim needs besides its environment.
 type shimSpec struct {
@@ -103,15 +84,12 @@ func runShim() int {
 		return 125
 	}
 	monitorGone := make(chan struct{})
-	if life := os.NewFile(shimLifelineFD, "mcpwatch-lifeline"); life != nil {
-		syscall.CloseOnExec(shimLifelineFD)
-		go func() {
-			// Nothing is ever written: the read ends, with EOF, when the monitor is gone.
-			var b [1]byte
-			_, _ = life.Read(b[:])
-			close(monitorGone)
-		}()
-	}
+	go func() {
+		// The monitor never writes: the read ends, with EOF, when the monitor is gone.
+		var b [1]byte
+		_, _ = status.Read(b[:])
+		close(monitorGone)
+	}()
 	// Handled (not ignored) so that the command starts with default dispositions. SIGTERM is the
 	// Pdeathsig; the others come from a terminal and are the monitor's business.
 	sigs := make(chan os.Signal, 4)
@@ -216,13 +194,9 @@ func spawn(c command, cio *childIO, shimPath string) (process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("shim spec: %w", err)
 	}
-	life, err := lifelineReadEnd()
+	sr, sw, err := statusPair()
 	if err != nil {
-		return nil, fmt.Errorf("lifeline pipe: %w", err)
-	}
-	sr, sw, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("status pipe: %w", err)
+		return nil, fmt.Errorf("status socket pair: %w", err)
 	}
 	env := make([]string, 0, len(c.Env)+2)
 	env = append(env, c.Env...)
@@ -234,7 +208,7 @@ func spawn(c command, cio *childIO, shimPath string) (process, error) {
 		Stdin:       cio.stdin(),
 		Stdout:      cio.StdoutW,
 		Stderr:      cio.StderrW,
-		ExtraFiles:  []*os.File{sw, life}, // fd 3, fd 4
+		ExtraFiles:  []*os.File{sw}, // fd 3
 		SysProcAttr: shimAttr(),
 	}
 	err = cmd.Start()
@@ -244,6 +218,24 @@ func spawn(c command, cio *childIO, shimPath string) (process, error) {
 		return nil, fmt.Errorf("start shim %s: %w", shimPath, err)
 	}
 	return &shimProcess{cmd: cmd, status: sr, br: bufio.NewReader(sr)}, nil
+}
+
+// statusPair makes the status connection: close-on-exec in the monitor, so that no other child
+// holds the monitor's end (which would hide the monitor's death from the shim).
+func statusPair() (monitorEnd, shimEnd *os.File, err error) {
+	// Under ForkLock, as os.Pipe does where there is no SOCK_CLOEXEC (macOS): no fork between
+	// the two calls can inherit the ends.
+	syscall.ForkLock.RLock()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err == nil {
+		syscall.CloseOnExec(fds[0])
+		syscall.CloseOnExec(fds[1])
+	}
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		return nil, nil, err
+	}
+	return os.NewFile(uintptr(fds[0]), "mcpwatch-status"), os.NewFile(uintptr(fds[1]), "mcpwatch-shim-status"), nil
 }
 
 func (p *shimProcess) readStatus() (string, error) {

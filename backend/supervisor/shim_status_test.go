@@ -14,10 +14,10 @@ import (
 	"github.com/mcpwatch/mcpwatch/backend/internal/testutil"
 )
 
-// The shim leaves, taking the command with it, as soon as the lifeline pipe closes, even though
-// its parent (this test) is alive and no Pdeathsig is armed: that is how it learns of a monitor
-// death that Pdeathsig missed, without polling.
-func TestShimLeavesWhenLifelineCloses(t *testing.T) {
+// The shim leaves, taking the command with it, as soon as the monitor's end of the status socket
+// pair closes, even though its parent (this test) is alive and no Pdeathsig is armed: that is how
+// it learns of a monitor death that Pdeathsig missed, without polling.
+func TestShimLeavesWhenStatusCloses(t *testing.T) {
 	child := testutil.BuildTestChild(t)
 	exe, err := os.Executable()
 	if err != nil {
@@ -27,26 +27,20 @@ func TestShimLeavesWhenLifelineCloses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sr, sw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	lr, lw, err := os.Pipe()
+	sr, sw, err := statusPair()
 	if err != nil {
 		t.Fatal(err)
 	}
 	shim := exec.Command(exe)
 	shim.Env = append(os.Environ(), envShim+"=1", envShimSpec+"="+string(spec))
-	shim.ExtraFiles = []*os.File{sw, lr}
+	shim.ExtraFiles = []*os.File{sw}
 	if err := shim.Start(); err != nil {
 		t.Fatal(err)
 	}
 	sw.Close()
-	lr.Close()
 	exited := make(chan error, 1)
 	go func() { exited <- shim.Wait() }()
 	t.Cleanup(func() {
-		lw.Close()
 		sr.Close()
 		_ = shim.Process.Kill()
 		<-exited
@@ -62,7 +56,7 @@ func TestShimLeavesWhenLifelineCloses(t *testing.T) {
 		t.Fatalf("command %d not running", pid)
 	}
 
-	lw.Close() // the monitor "dies"
+	sr.Close() // the monitor "dies"
 	select {
 	case err := <-exited:
 		exited <- err // for the cleanup
@@ -70,7 +64,7 @@ func TestShimLeavesWhenLifelineCloses(t *testing.T) {
 			t.Fatalf("shim exit: %v, want code 1 (monitor gone)", err)
 		}
 	case <-time.After(waitTimeout):
-		t.Fatalf("shim still running %s after its lifeline closed", waitTimeout)
+		t.Fatalf("shim still running %s after the monitor's end closed", waitTimeout)
 	}
-	waitGone(t, "command after the lifeline closed", pid)
+	waitGone(t, "command after the monitor's end closed", pid)
 }
