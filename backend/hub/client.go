@@ -5,7 +5,6 @@ import (
 	"errors"
 	"sort"
 	"sync"
-	"time"
 
 	"github.com/mcpwatch/mcpwatch/backend/protocol"
 )
@@ -16,13 +15,15 @@ var ErrClosed = errors.New("hub: client closed")
 // DefaultQueueSize is how many messages a client may have waiting before the oldest are dropped.
 const DefaultQueueSize = 8192
 
-// batchEvery is the least time between two process:logs:batch events of one server to a client.
-const batchEvery = 100 * time.Millisecond
+// DefaultQueueEntries is how many log entries a client may have waiting, counted in the messages
+// that hold them (a batch counts its entries): room for a burst of 50 000 lines in batched mode.
+const DefaultQueueEntries = 65536
 
 type queued struct {
-	m      *Message
-	server string // set for log messages, which are the ones a full queue drops and reports
-	seq    uint64
+	m        *Message
+	server   string // set for log messages, which are the ones a full queue drops and reports
+	n        int    // log entries in m
+	from, to uint64 // their seqs
 }
 
 type dropRecord struct {
@@ -30,36 +31,30 @@ type dropRecord struct {
 	fromSeq, toSeq uint64
 }
 
-func (d *dropRecord) add(seq uint64) {
-	if d.count == 0 || seq < d.fromSeq {
-		d.fromSeq = seq
+func (d *dropRecord) add(n int, from, to uint64) {
+	if d.count == 0 || from < d.fromSeq {
+		d.fromSeq = from
 	}
-	if seq > d.toSeq {
-		d.toSeq = seq
+	if to > d.toSeq {
+		d.toSeq = to
 	}
-	d.count++
-}
-
-type batch struct {
-	entries   [][]byte
-	seqs      []uint64
-	due       time.Time // when the pending entries may go
-	lastFlush time.Time
+	d.count += uint64(n)
 }
 
 // Client is one connection's view of the hub: its subscriptions and its outgoing queue. One
 // goroutine of the transport calls Next in a loop and writes what it returns; the hub and the
 // client's own handlers put messages in.
 type Client struct {
-	hub *Hub
-	id  string
-	cap int
+	hub      *Hub
+	id       string
+	cap      int // messages
+	entryCap int // log entries
 
 	mu      sync.Mutex
 	queue   []queued // ring buffer
 	head, n int
+	entries int // log entries in the queue
 	drops   map[string]*dropRecord
-	batches map[string]*batch
 	rooms   map[string]struct{}
 	closed  bool
 	dropped uint64 // everything this client lost, for stats
@@ -85,34 +80,34 @@ func (c *Client) wake() {
 	}
 }
 
-// pushLocked appends q, dropping the oldest message when the queue is full.
+// pushLocked appends q, first dropping the oldest messages until both the message and the entry
+// bounds leave room for it. A batch larger than the entry bound still goes, alone: a message is
+// never split.
 func (c *Client) pushLocked(q queued) {
 	if c.closed {
 		return
 	}
-	if c.queue == nil {
-		c.queue = make([]queued, min(c.cap, 64))
+	for c.n > 0 && (c.n >= c.cap || c.entries+q.n > c.entryCap) {
+		old := c.queue[c.head]
+		c.queue[c.head] = queued{}
+		c.head = (c.head + 1) % len(c.queue)
+		c.n--
+		c.entries -= old.n
+		c.dropped += uint64(max(old.n, 1))
+		if old.server != "" {
+			c.dropRecord(old.server).add(old.n, old.from, old.to)
+		}
 	}
 	if c.n == len(c.queue) {
-		if len(c.queue) < c.cap {
-			c.grow()
-		} else {
-			old := c.queue[c.head]
-			c.queue[c.head] = queued{}
-			c.head = (c.head + 1) % len(c.queue)
-			c.n--
-			c.dropped++
-			if old.server != "" {
-				c.dropRecord(old.server).add(old.seq)
-			}
-		}
+		c.grow()
 	}
 	c.queue[(c.head+c.n)%len(c.queue)] = q
 	c.n++
+	c.entries += q.n
 }
 
 func (c *Client) grow() {
-	size := min(len(c.queue)*2, c.cap)
+	size := min(max(len(c.queue)*2, 64), c.cap)
 	q := make([]queued, size)
 	for i := 0; i < c.n; i++ {
 		q[i] = c.queue[(c.head+i)%len(c.queue)]
@@ -132,94 +127,32 @@ func (c *Client) dropRecord(server string) *dropRecord {
 	return d
 }
 
-// pushLog queues a log entry, as its own process:logs message or into the server's batch.
-//
-// It reports whether Next must be woken: always for a queued message, but for a batched entry only
-// when it starts a batch (Next then learns when the batch is due and sleeps until then). Waking
-// the writer for every line of a batch that is not due costs a goroutine switch per line and
-// socket: a third of the CPU of a batched fan-out in a profile.
-func (c *Client) pushLog(server string, seq uint64, m *Message, logData []byte, batched bool, now time.Time) (wake bool) {
-	if !batched {
-		c.pushLocked(queued{m: m, server: server, seq: seq})
-		return true
-	}
-	if c.closed {
-		return false
-	}
-	if c.batches == nil {
-		c.batches = map[string]*batch{}
-	}
-	b := c.batches[server]
-	if b == nil {
-		b = &batch{}
-		c.batches[server] = b
-	}
-	if len(b.entries) == 0 {
-		b.due = b.lastFlush.Add(batchEvery)
-		if b.due.Before(now) {
-			b.due = now
-		}
-	}
-	if len(b.entries) >= c.cap {
-		c.dropRecord(server).add(b.seqs[0])
-		c.dropped++
-		b.entries, b.seqs = b.entries[1:], b.seqs[1:]
-	}
-	wake = len(b.entries) == 0
-	b.entries = append(b.entries, logData)
-	b.seqs = append(b.seqs, seq)
-	return wake
-}
-
 // Next waits until there is something to send and returns it, in order: reports of dropped
-// entries first, then queued messages, then the batches that are due.
+// entries first, then the queued messages.
 func (c *Client) Next(ctx context.Context) ([]*Message, error) {
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
 	for {
-		now := c.hub.now()
 		c.mu.Lock()
 		if c.closed {
 			c.mu.Unlock()
 			return nil, ErrClosed
 		}
-		out, wait := c.drainLocked(now)
+		out := c.drainLocked()
 		c.mu.Unlock()
 		if len(out) > 0 {
 			return out, nil
-		}
-		var tc <-chan time.Time
-		if wait > 0 {
-			if timer == nil {
-				timer = time.NewTimer(wait)
-			} else {
-				timer.Reset(wait)
-			}
-			tc = timer.C
 		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-c.notify:
-		case <-tc:
-		}
-		if timer != nil && !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
 		}
 	}
 }
 
-// drainLocked takes everything that may go now; wait is how long until the next batch is due
-// (0: nothing pending).
-func (c *Client) drainLocked(now time.Time) (out []*Message, wait time.Duration) {
+// drainLocked takes everything there is to send.
+func (c *Client) drainLocked() (out []*Message) {
 	if len(c.drops) > 0 {
+		now := c.hub.now()
 		servers := make([]string, 0, len(c.drops))
 		for s := range c.drops {
 			servers = append(servers, s)
@@ -238,21 +171,8 @@ func (c *Client) drainLocked(now time.Time) (out []*Message, wait time.Duration)
 		c.queue[c.head] = queued{}
 		c.head = (c.head + 1) % len(c.queue)
 	}
-	for server, b := range c.batches {
-		if len(b.entries) == 0 {
-			continue
-		}
-		if !now.Before(b.due) {
-			out = append(out, NewMessage(protocol.EvProcessLogsBatch, protocol.EncodeLogBatch(server, b.entries, now)))
-			b.entries, b.seqs = nil, nil
-			b.lastFlush = now
-			continue
-		}
-		if w := b.due.Sub(now); wait == 0 || w < wait {
-			wait = w
-		}
-	}
-	return out, wait
+	c.entries = 0
+	return out
 }
 
 // Rooms lists the rooms this client is in.
@@ -291,7 +211,7 @@ func (c *Client) setRoom(room string, in bool) {
 	}
 }
 
-// Dropped is how many messages this client has lost to a full queue.
+// Dropped is how many log entries (and other messages) this client has lost to a full queue.
 func (c *Client) Dropped() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -306,8 +226,8 @@ func (c *Client) Dropped() uint64 {
 func (c *Client) Close() {
 	c.mu.Lock()
 	c.closed = true
-	c.queue, c.batches, c.drops, c.rooms = nil, nil, nil, nil
-	c.n, c.head = 0, 0
+	c.queue, c.drops, c.rooms = nil, nil, nil
+	c.n, c.head, c.entries = 0, 0, 0
 	c.mu.Unlock()
 	c.hub.removeClient(c)
 	c.wake()

@@ -54,7 +54,8 @@ type Options struct {
 	// HistoryInterval is the base rate at which every running server is sampled into the
 	// history, watched or not; 0 turns history recording off (then only watched servers are sampled).
 	HistoryInterval time.Duration
-	QueueSize       int // per client, default DefaultQueueSize
+	QueueSize       int // messages per client, default DefaultQueueSize
+	QueueEntries    int // log entries per client, default DefaultQueueEntries
 	Now             func() time.Time
 	Logger          *slog.Logger
 }
@@ -69,12 +70,21 @@ type logSub struct {
 	batched bool
 	pending []*logstore.Entry // entries published while the tail was being read
 	replay  bool              // true until the tail has been queued
+	// Batched, until its first batch: its replay, and the last seq it has (in its replay or
+	// published before it subscribed), which its group's pending batch may hold too.
+	head  entries
+	after uint64
 }
 
 type topic struct {
+	id      string
 	mu      sync.Mutex
 	metrics map[*Client]*metricsSub
 	logs    map[*Client]*logSub
+	lastSeq uint64   // of the last entry published
+	groups  []*group // pending batches of the batched subscribers, one per level
+	timer   *time.Timer
+	timerAt time.Time // when timer fires; zero when it is not set
 }
 
 type schedule struct {
@@ -108,6 +118,9 @@ func New(opts Options) *Hub {
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = DefaultQueueSize
 	}
+	if opts.QueueEntries <= 0 {
+		opts.QueueEntries = DefaultQueueEntries
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -137,7 +150,7 @@ func (h *Hub) wake() {
 
 // NewClient registers a connection.
 func (h *Hub) NewClient(id string) *Client {
-	c := &Client{hub: h, id: id, cap: h.opts.QueueSize, notify: make(chan struct{}, 1)}
+	c := &Client{hub: h, id: id, cap: h.opts.QueueSize, entryCap: h.opts.QueueEntries, notify: make(chan struct{}, 1)}
 	h.mu.Lock()
 	h.clients[c] = struct{}{}
 	h.mu.Unlock()
@@ -157,7 +170,10 @@ func (h *Hub) removeClient(c *Client) {
 	for _, t := range topics {
 		t.mu.Lock()
 		delete(t.metrics, c)
-		delete(t.logs, c)
+		if sub := t.logs[c]; sub != nil {
+			delete(t.logs, c)
+			t.pruneLocked()
+		}
 		t.mu.Unlock()
 	}
 }
@@ -172,7 +188,7 @@ func (h *Hub) topic(serverID string, create bool) *topic {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if t = h.topics[serverID]; t == nil {
-		t = &topic{metrics: map[*Client]*metricsSub{}, logs: map[*Client]*logSub{}}
+		t = &topic{id: serverID, metrics: map[*Client]*metricsSub{}, logs: map[*Client]*logSub{}}
 		h.topics[serverID] = t
 	}
 	return t
@@ -228,6 +244,8 @@ func (c *Client) SubscribeLogs(serverID string, level logstore.Level, tail int, 
 	// entries the tail already holds are skipped by seq.
 	t.mu.Lock()
 	t.logs[c] = sub
+	sub.after = t.lastSeq // what came before is the tail's to give
+	t.pruneLocked()       // c may have left a group
 	t.mu.Unlock()
 	if c.isClosed() {
 		h.removeClient(c)
@@ -244,20 +262,37 @@ func (c *Client) SubscribeLogs(serverID string, level logstore.Level, tail int, 
 		return
 	}
 	var last uint64
+	if batched {
+		// Its replay leads its first batch, which its group's next flush sends.
+		for i := range entries {
+			sub.head.add(h.opts.Logs.ReplayJSON(&entries[i]), entries[i].Seq)
+			last = entries[i].Seq
+		}
+		for _, e := range sub.pending {
+			if e.Seq > last {
+				sub.head.add(e.JSON, e.Seq)
+				last = e.Seq
+			}
+		}
+		sub.after = max(sub.after, last)
+		sub.pending, sub.replay = nil, false
+		g := t.group(level)
+		if len(sub.head.seqs) > 0 {
+			g.schedule(now, false)
+			h.flushLocked(t, now)
+		}
+		return
+	}
 	c.mu.Lock()
 	for i := range entries {
 		e := &entries[i]
-		data := h.opts.Logs.ReplayJSON(e)
-		var m *Message
-		if !batched {
-			m = NewMessage(protocol.EvProcessLogs, protocol.EncodeLog(serverID, data, now))
-		}
-		c.pushLog(serverID, e.Seq, m, data, batched, now)
+		m := NewMessage(protocol.EvProcessLogs, protocol.EncodeLog(serverID, h.opts.Logs.ReplayJSON(e), now))
+		c.pushLocked(queued{m: m, server: serverID, n: 1, from: e.Seq, to: e.Seq})
 		last = e.Seq
 	}
 	for _, e := range sub.pending {
 		if e.Seq > last {
-			c.pushLog(serverID, e.Seq, logMessage(serverID, e, now), e.JSON, batched, now)
+			c.pushLocked(queued{m: logMessage(serverID, e, now), server: serverID, n: 1, from: e.Seq, to: e.Seq})
 		}
 	}
 	c.mu.Unlock()
@@ -324,13 +359,9 @@ func (c *Client) Unsubscribe(room string) bool {
 				delete(t.metrics, c)
 			} else {
 				delete(t.logs, c)
+				t.pruneLocked()
 			}
 			t.mu.Unlock()
-		}
-		if kind == "logs" {
-			c.mu.Lock()
-			delete(c.batches, serverID)
-			c.mu.Unlock()
 		}
 	}
 	c.setRoom(room, false)
@@ -346,10 +377,7 @@ func (h *Hub) PublishLog(serverID string, e *logstore.Entry) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.logs) == 0 {
-		return
-	}
-	now := e.Time  // the line was read a moment ago: no clock read per line
+	t.lastSeq = e.Seq
 	var m *Message // one process:logs message, shared by every per-line subscriber
 	for c, sub := range t.logs {
 		if e.Level < sub.level {
@@ -359,15 +387,32 @@ func (h *Hub) PublishLog(serverID string, e *logstore.Entry) {
 			sub.pending = append(sub.pending, e)
 			continue
 		}
-		if m == nil && !sub.batched {
-			m = logMessage(serverID, e, now)
+		if sub.batched {
+			continue // its group's batch takes the entry
+		}
+		if m == nil {
+			m = logMessage(serverID, e, e.Time) // the line was read a moment ago: no clock read per line
 		}
 		c.mu.Lock()
-		wake := c.pushLog(serverID, e.Seq, m, e.JSON, sub.batched, now)
+		c.pushLocked(queued{m: m, server: serverID, n: 1, from: e.Seq, to: e.Seq})
 		c.mu.Unlock()
-		if wake {
-			c.wake()
+		c.wake()
+	}
+	var now time.Time // read once per batch, not per line
+	for _, g := range t.groups {
+		if e.Level < g.level {
+			continue
 		}
+		g.pending.add(e.JSON, e.Seq)
+		if full := len(g.pending.seqs) >= h.opts.QueueEntries; full || g.due.IsZero() {
+			if now.IsZero() {
+				now = h.now()
+			}
+			g.schedule(now, full)
+		}
+	}
+	if !now.IsZero() {
+		h.flushLocked(t, now)
 	}
 }
 

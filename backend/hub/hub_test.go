@@ -56,23 +56,45 @@ type fixture struct {
 	hub   *Hub
 	store *logstore.Store
 	procs *procs
+	// afterTail, when set, runs once the hub has read a subscription's tail, before it hands the
+	// subscription over to live entries: what it appends is published during the replay.
+	afterTail func()
 }
 
 func newFixture(t *testing.T, history time.Duration, queue int) *fixture {
+	t.Helper()
+	return newFixtureOpts(t, Options{HistoryInterval: history, QueueSize: queue})
+}
+
+// newFixtureOpts wires opts to a fresh store, the test's processes and a real sampler.
+func newFixtureOpts(t *testing.T, opts Options) *fixture {
 	t.Helper()
 	store, err := logstore.Open(logstore.Options{Dir: t.TempDir(), RingSize: 20000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &procs{}
-	h := New(Options{Processes: p, Sampler: sampler.New(sampler.Options{}), Logs: store, HistoryInterval: history, QueueSize: queue})
-	remove := store.AddListener(h.PublishLog)
+	f := &fixture{store: store, procs: &procs{}}
+	opts.Processes, opts.Sampler, opts.Logs = f.procs, sampler.New(sampler.Options{}), fixtureLogs{f}
+	f.hub = New(opts)
+	remove := store.AddListener(f.hub.PublishLog)
 	t.Cleanup(func() {
 		remove()
 		store.Close()
 	})
-	return &fixture{hub: h, store: store, procs: p}
+	return f
 }
+
+type fixtureLogs struct{ f *fixture }
+
+func (l fixtureLogs) Tail(serverID string, n int, min logstore.Level) []logstore.Entry {
+	out := l.f.store.Tail(serverID, n, min)
+	if l.f.afterTail != nil {
+		l.f.afterTail()
+	}
+	return out
+}
+
+func (l fixtureLogs) ReplayJSON(e *logstore.Entry) []byte { return l.f.store.ReplayJSON(e) }
 
 type logEvent struct {
 	ServerID string `json:"serverId"`

@@ -231,7 +231,7 @@ type Stats struct {
 	Subscriptions int               `json:"subscriptions"`
 	Samples       map[string]uint64 `json:"samples"` // per server since the monitor started
 	SystemSamples uint64            `json:"systemSamples"`
-	Dropped       uint64            `json:"dropped"` // messages lost by current clients
+	Dropped       uint64            `json:"dropped"` // log entries (and other messages) lost by current clients
 }
 
 // Stats counts clients, subscriptions and samples.
