@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"time"
 
 	ws "github.com/gorilla/websocket"
 	"github.com/zishang520/socket.io/parsers/engine/v3/packet"
@@ -18,84 +19,50 @@ type wsBuilder struct{ transports.WebSocketBuilder }
 func (*wsBuilder) New(ctx *types.HttpContext) transports.Transport { return newWSTransport(ctx) }
 
 // wsTransport is the library's WebSocket transport (reading, upgrade, close: all unchanged) with
-// one long-lived writer goroutine per connection. The library's writer starts a goroutine for
-// every burst of writes, which then grows its stack through the write path, and copies every
-// packet into a fresh buffer: in a profile of 50 sockets × 1 000 lines/s that was a third of the
-// monitor's CPU. This writer sends each frame with one writev of the frame header and the bytes
-// we framed once for every socket (packet.Options.WsPreEncodedFrame): no copy, no allocation.
+// another writer. The library's writer hands every Send to a goroutine started for that burst,
+// which then grows its stack through the write path, and copies every packet into a fresh
+// buffer: in a profile of 50 sockets × 1 000 lines/s that was a third of the monitor's CPU. This
+// one writes in the caller's goroutine (mostly our per-socket writer, which waits for the write
+// anyway), each frame with one writev of its header and the bytes framed once for every socket
+// (packet.Options.WsPreEncodedFrame): no goroutine switch, no copy, no allocation.
 //
-// Everything else keeps the library's semantics: Send never blocks, and after each Send's packets
-// are written the transport emits "drain", becomes writable and emits "ready" (the socket then
-// flushes what was buffered meanwhile). Compression is never negotiated (the server does not
-// enable permessage-deflate); were it, the library's own writer would be used.
+// Send runs inside the socket's flush, which holds the socket's flush lock: whatever another
+// goroutine buffers meanwhile waits for that lock and is then flushed by that goroutine. So the
+// transport stays writable and never emits "ready" (which would flush again under that same
+// lock); it emits "drain" after each Send, as the library's does. A write that makes no progress
+// for writeTimeout (a peer that stopped reading) fails and closes the connection, so that what
+// waits behind it (the heartbeat, acks) does not wait for ever. Compression is never negotiated
+// (the server does not enable permessage-deflate); were it, the library's own writer would be used.
 type wsTransport struct {
 	transports.Websocket
 	conn *types.WebSocketConn
-
-	mu      sync.Mutex
-	pending [][]*packet.Packet // Send calls not yet written, in order
-	wake    chan struct{}
-	done    chan struct{} // closed once the connection is closed
-	stop    sync.Once
+	mu   sync.Mutex // one write at a time: an upgrade's probe pong comes from the reader
 }
 
+// writeTimeout bounds one Send. Well above the heartbeat (25 s + 20 s): a peer that has read
+// nothing for this long is gone, or stalled for good.
+const writeTimeout = time.Minute
+
 func newWSTransport(ctx *types.HttpContext) *wsTransport {
-	t := &wsTransport{
-		Websocket: transports.MakeWebSocket(),
-		conn:      ctx.Websocket,
-		wake:      make(chan struct{}, 1),
-		done:      make(chan struct{}),
-	}
+	t := &wsTransport{Websocket: transports.MakeWebSocket(), conn: ctx.Websocket}
 	t.Prototype(t) // the library's base transport calls our methods
 	t.Construct(ctx)
-	// Every way the connection ends (peer close, read error, DoClose, OnClose) emits "close" on
-	// it, which ends the writer.
-	_ = t.conn.Once("close", func(...any) { t.stop.Do(func() { close(t.done) }) })
-	go t.writeLoop()
 	return t
 }
 
-// Send queues packets for the writer; it never blocks.
+// Send writes packets, one WebSocket message each, before it returns.
 func (t *wsTransport) Send(packets []*packet.Packet) {
 	if t.PerMessageDeflate() != nil {
 		t.Websocket.Send(packets)
 		return
 	}
-	t.SetWritable(false)
 	t.mu.Lock()
-	t.pending = append(t.pending, packets)
+	_ = t.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	t.write(packets)
 	t.mu.Unlock()
-	select {
-	case t.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (t *wsTransport) writeLoop() {
-	for {
-		select {
-		case <-t.done:
-			return
-		case <-t.wake:
-		}
-		for {
-			t.mu.Lock()
-			sends := t.pending
-			t.pending = nil
-			t.mu.Unlock()
-			if len(sends) == 0 {
-				break
-			}
-			for _, packets := range sends {
-				t.write(packets)
-				// As the library's writer does after each Send, also after an error: the
-				// socket's callbacks run, and the error closes the connection.
-				t.Emit("drain")
-				t.SetWritable(true)
-				t.Emit("ready")
-			}
-		}
-	}
+	// Also after an error, as the library does: the socket's callbacks run, and the error closes
+	// the connection.
+	t.Emit("drain")
 }
 
 // write sends each packet as one WebSocket message; it stops at the first error.
