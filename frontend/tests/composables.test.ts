@@ -67,6 +67,18 @@ describe('useServerLogs', () => {
     unmount()
   })
 
+  it('holds a burst larger than a call takes arguments while paused, at most cap of it', () => {
+    const { result: logs, unmount } = withSetup(ctx, () => useServerLogs(ref('w'), ref<LogLevel>('debug'), 50_000))
+    logs.pause()
+    ctx.transport.serverEmit('process:logs:batch', { serverId: 'w', timestamp: 't', entries: Array.from({ length: 300_000 }, (_, i) => log(i)) })
+    logs.flush()
+    expect(logs.held.value).toBe(50_000)
+    logs.resume()
+    expect(logs.buffer.length).toBe(50_000)
+    expect(logs.buffer.at(0)?.metadata.seq).toBe(250_000)
+    unmount()
+  })
+
   it('caps the buffer', () => {
     const { result: logs, unmount } = withSetup(ctx, () => useServerLogs(ref('w'), ref<LogLevel>('debug'), 100))
     ctx.transport.serverEmit('process:logs:batch', { serverId: 'w', timestamp: 't', entries: Array.from({ length: 250 }, (_, i) => log(i)) })

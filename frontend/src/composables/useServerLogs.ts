@@ -47,8 +47,9 @@ export function useServerLogs(
     const batch = incoming
     incoming = []
     if (paused.value) {
-      waiting.push(...batch)
-      if (waiting.length > cap) waiting.splice(0, waiting.length - cap)
+      // concat, not push(...batch): a burst can bring more entries than a call takes arguments
+      waiting = waiting.concat(batch)
+      if (waiting.length > cap) waiting = waiting.slice(-cap)
       held.value = waiting.length
       return
     }
