@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
@@ -60,7 +62,7 @@ func TestFrameOnceSameBytes(t *testing.T) {
 	built, written := f.srv.stats.framesBuilt.Load(), f.srv.stats.framesWritten.Load()
 	m := hub.NewMessage("test:event", []byte(`{"n":1,"s":"é \u2028 <&>"}`))
 	f.eng.Hub().Broadcast(m)
-	want := `42/monitoring,["test:event",{"n":1,"s":"é \u2028 <&>"}]`
+	want := `42/monitoring,["test:event",{"n":1,"s":"\u00e9 \u2028 <&>"}]` // in ASCII (asciiJSON)
 	for i, c := range ws {
 		if got := c.event("test:event"); got != want {
 			t.Errorf("websocket %d got %s, want %s", i, got, want)
@@ -415,4 +417,49 @@ func TestCrossOriginUpgradeLeftToGuard(t *testing.T) {
 	if ans := c.connect(Namespace, nil); !strings.HasPrefix(ans, "40"+Namespace+",{") {
 		t.Fatalf("connect answer = %q", ans)
 	}
+}
+
+// Frames are ASCII and mean the same JSON: non-ASCII characters become \u escapes (pairs beyond
+// U+FFFF), invalid UTF-8 becomes U+FFFD.
+func TestASCIIJSON(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{"a":"plain"}`, `{"a":"plain"}`},
+		{`{"m":"é → 中"}`, `{"m":"\u00e9 \u2192 \u4e2d"}`},
+		{`{"m":"😀"}`, `{"m":"\ud83d\ude00"}`},
+		{"{\"m\":\"a\xffb\"}", `{"m":"a\ufffdb"}`},
+		{`{"m":"\u2028 kept"}`, `{"m":"\u2028 kept"}`},
+	} {
+		if got := string(asciiJSON([]byte(tc.in))); got != tc.want {
+			t.Errorf("asciiJSON(%q) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+	plain := []byte(`{"a":1}`)
+	if got := asciiJSON(plain); &got[0] != &plain[0] {
+		t.Error("an ASCII frame was copied")
+	}
+}
+
+func FuzzASCIIJSON(f *testing.F) {
+	for _, s := range []string{`{"a":"é"}`, `["→",1,{"b":"😀\u00e9"}]`, `"x"`, `{"k":"中文日志 warn"}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want any
+		if !utf8.ValidString(s) || json.Unmarshal([]byte(s), &want) != nil {
+			return
+		}
+		out := asciiJSON([]byte(s))
+		for _, c := range out {
+			if c >= utf8.RuneSelf {
+				t.Fatalf("non-ASCII byte in %q", out)
+			}
+		}
+		var got any
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("asciiJSON(%q) = %q: %v", s, out, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("asciiJSON(%q) = %q: decodes to %v, want %v", s, out, got, want)
+		}
+	})
 }

@@ -18,7 +18,8 @@ FUZZ_TARGETS := \
 	./backend/registry:FuzzDecode \
 	./backend/protocol:FuzzDecodeEvent \
 	./backend/httpapi:FuzzDecodeServerDef \
-	./backend/sampler:FuzzParseStat
+	./backend/sampler:FuzzParseStat \
+	./backend/socketio:FuzzASCIIJSON
 
 TEST_TARGETS += test-fuzz
 
