@@ -740,6 +740,8 @@ async function main() {
   const started = Date.now();
   for (const [what, p] of [['MCPWATCH_BIN', BIN], ['MCPWATCH_TESTCHILD', TESTCHILD], ['SAMPLERBENCH', SAMPLERBENCH]])
     if (!fs.existsSync(p)) throw new Error(`${what}: ${p} missing (run make bench)`);
+  if (['latency', 'fanout', 'footprint'].some((s) => ONLY.has(s)) && !fs.existsSync(REF_SRC))
+    throw new Error(`the original stack is not at ${REF_SRC}: set REF_SRC, or keep the checkout beside ../shared`);
   const res = { date: new Date().toISOString(), rounds: ROUNDS, quick: QUICK, machine: machine() };
   if (['latency', 'fanout', 'footprint'].some((s) => ONLY.has(s))) await prepareReference();
   const sections = { sampler: sectionSampler, latency: sectionLatency, ingest: sectionIngest, fanout: sectionFanout, footprint: sectionFootprint, ui: sectionUI };
