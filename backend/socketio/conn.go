@@ -181,15 +181,12 @@ func (c *conn) write(msgs []*hub.Message, done, engineDone func(transports.Trans
 		for _, m := range msgs {
 			c.frames = append(c.frames, m.Frame(c.srv.buildFrame))
 		}
-		// Counted before the write: the peer may have the frames before writeFrames returns.
-		c.srv.stats.framesWritten.Add(uint64(len(msgs)))
-		ok := t.writeFrames(c.frames)
-		clear(c.frames) // keep no message alive
-		if ok {
+		if t.writeFrames(c.frames) {
+			c.srv.stats.framesWritten.Add(uint64(len(msgs)))
+			clear(c.frames) // keep no message alive
 			done(t)
 			return
 		}
-		c.srv.stats.framesWritten.Add(^uint64(len(msgs) - 1)) // not written: the engine path counts them
 	}
 	c.engineWrites.Add(1)
 	for i, m := range msgs {

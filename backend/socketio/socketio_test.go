@@ -333,8 +333,9 @@ func TestWriterLifecycle(t *testing.T) {
 	}
 	p := f.dialPolling(t, nil)
 	_ = p
-	// The library answers the connect before it runs our connection handler: wait for it.
-	waitFor(t, "five hub clients", func() bool { return f.eng.Hub().Stats().Clients == 5 })
+	if st := f.eng.Hub().Stats(); st.Clients != 5 {
+		t.Fatalf("hub clients = %d, want 5", st.Clients)
+	}
 	f.srv.Close() // returns once every writer goroutine has returned
 	for i, c := range cs {
 		if !c.closed(wait) {
