@@ -40,11 +40,6 @@ type conn struct {
 	ctx     context.Context // ends at disconnect
 	cancel  context.CancelFunc
 	endOnce sync.Once
-
-	// engineWrites counts writes handed to the engine socket whose callback has not come yet:
-	// while any is pending, later messages take the same path, so that none overtakes them.
-	engineWrites atomic.Int64
-	frames       [][]byte // the writer's scratch list of frames
 }
 
 func newConn(s *Server, sk *socket.Socket, sess *session.Session) *conn {
@@ -117,10 +112,6 @@ func (c *conn) writeLoop() {
 		default: // a late report after drainWait gave up on it
 		}
 	}
-	engineSignal := func(tr transports.Transport) {
-		c.engineWrites.Add(-1)
-		signal(tr)
-	}
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -162,44 +153,28 @@ func (c *conn) writeLoop() {
 		if len(msgs) == 0 {
 			continue
 		}
-		c.write(msgs, signal, engineSignal)
+		c.write(msgs, signal)
 		inFlight++
 	}
 }
 
-// write sends msgs and calls done once they are written. Each message is framed once
-// (Message.Frame) and the same bytes go to every socket. On our WebSocket transport the frames are
-// written as they are (wsTransport.writeFrames), past the engine socket and its per-packet work;
-// otherwise (polling, or while earlier writes still wait in the engine) they go through the
-// engine socket, the last one with engineDone, which its transport calls once the batch is out.
-// Acks and heartbeats keep going through the engine socket; they were never ordered against
-// events (PROTOCOL.md, Delivery).
-func (c *conn) write(msgs []*hub.Message, done, engineDone func(transports.Transport)) {
+// write hands msgs to the Engine.IO socket, the last one with cb, which the transport calls once
+// the batch is written. Each message is framed once (Message.Frame) and the same bytes go to
+// every socket: on WebSocket as the pre-encoded frame our transport writes as it is
+// (wsTransport), on polling as the packet's data.
+func (c *conn) write(msgs []*hub.Message, cb func(transports.Transport)) {
 	ec := c.sock.Conn()
-	if t, ok := ec.Transport().(*wsTransport); ok && c.engineWrites.Load() == 0 {
-		c.frames = c.frames[:0]
-		for _, m := range msgs {
-			c.frames = append(c.frames, m.Frame(c.srv.buildFrame))
-		}
-		if t.writeFrames(c.frames) {
-			c.srv.stats.framesWritten.Add(uint64(len(msgs)))
-			clear(c.frames) // keep no message alive
-			done(t)
-			return
-		}
-	}
-	c.engineWrites.Add(1)
 	for i, m := range msgs {
 		frame := m.Frame(c.srv.buildFrame)
-		var cb func(transports.Transport)
+		var done func(transports.Transport)
 		if i == len(msgs)-1 {
-			cb = engineDone
+			done = cb
 		}
 		// The capacity is clipped so that nothing can ever append into the shared frame.
 		frame = frame[:len(frame):len(frame)]
 		opts := &packet.Options{WsPreEncodedFrame: types.NewStringBuffer(frame)}
 		// Engine.IO adds the "4" (message) itself on polling.
-		ec.Write(types.NewStringBuffer(frame[1:]), opts, cb)
+		ec.Write(types.NewStringBuffer(frame[1:]), opts, done)
 		c.srv.stats.framesWritten.Add(1)
 	}
 }

@@ -65,26 +65,6 @@ func (t *wsTransport) Send(packets []*packet.Packet) {
 	t.Emit("drain")
 }
 
-// writeFrames writes Engine.IO message frames ("4…") as they are, one WebSocket message each:
-// what Send writes for them, without the engine socket's work per packet. False when it cannot
-// (compression), and the caller goes through the engine socket; a write error closes the
-// connection, as in Send, and counts as written.
-func (t *wsTransport) writeFrames(frames [][]byte) bool {
-	if t.PerMessageDeflate() != nil {
-		return false
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	_ = t.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	for _, f := range frames {
-		if err := t.conn.WriteMessage(ws.TextMessage, f); err != nil {
-			t.fail(err)
-			break
-		}
-	}
-	return true
-}
-
 // write sends each packet as one WebSocket message; it stops at the first error.
 func (t *wsTransport) write(packets []*packet.Packet) {
 	for _, p := range packets {
