@@ -333,9 +333,8 @@ func TestWriterLifecycle(t *testing.T) {
 	}
 	p := f.dialPolling(t, nil)
 	_ = p
-	if st := f.eng.Hub().Stats(); st.Clients != 5 {
-		t.Fatalf("hub clients = %d, want 5", st.Clients)
-	}
+	// The library answers the connect before it runs our connection handler: wait for it.
+	waitFor(t, "five hub clients", func() bool { return f.eng.Hub().Stats().Clients == 5 })
 	f.srv.Close() // returns once every writer goroutine has returned
 	for i, c := range cs {
 		if !c.closed(wait) {
