@@ -412,24 +412,12 @@ func TestBatchedJoinUnderLoadHasNoGapAndNoDuplicate(t *testing.T) {
 	other := f.hub.NewClient("other")
 	defer other.Close()
 	other.SubscribeLogs("srv", logstore.Debug, 0, true)
-	var wg sync.WaitGroup
-	started := make(chan struct{})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 1; i <= total; i++ {
-			f.store.Append("srv", logstore.Stdout, []byte("INFO line"), false, 1)
-			if i == 2000 {
-				close(started)
-			}
-		}
-	}()
-	<-started
+	wait := floodAfter(f, total, 2000)
 	c := f.hub.NewClient("c")
 	defer c.Close()
 	c.SubscribeLogs("srv", logstore.Debug, tail, true)
 	es := entriesOf(batchesOf(t, collectBatchesTo(t, c, total)))
-	wg.Wait()
+	wait()
 	if len(es) < tail {
 		t.Fatalf("only %d entries", len(es))
 	}

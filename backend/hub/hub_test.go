@@ -140,9 +140,9 @@ func logsOf(t *testing.T, msgs []*Message) []logEvent {
 	return out
 }
 
-func TestTailThenLiveHasNoGapAndNoDuplicate(t *testing.T) {
-	f := newFixture(t, 0, 50000) // room for everything: this test is about the hand-over, not drops
-	const total = 20000
+// floodAfter appends total lines to "srv" from a goroutine and returns once the first n are in;
+// wait waits for the rest.
+func floodAfter(f *fixture, total, n int) (wait func()) {
 	var wg sync.WaitGroup
 	started := make(chan struct{})
 	wg.Add(1)
@@ -150,12 +150,19 @@ func TestTailThenLiveHasNoGapAndNoDuplicate(t *testing.T) {
 		defer wg.Done()
 		for i := 1; i <= total; i++ {
 			f.store.Append("srv", logstore.Stdout, []byte("INFO line"), false, 1)
-			if i == 2000 {
+			if i == n {
 				close(started)
 			}
 		}
 	}()
 	<-started
+	return wg.Wait
+}
+
+func TestTailThenLiveHasNoGapAndNoDuplicate(t *testing.T) {
+	f := newFixture(t, 0, 50000) // room for everything: this test is about the hand-over, not drops
+	const total = 20000
+	wait := floodAfter(f, total, 2000)
 	c := f.hub.NewClient("c1")
 	defer c.Close()
 	c.SubscribeLogs("srv", logstore.Debug, 50, false)
@@ -163,7 +170,7 @@ func TestTailThenLiveHasNoGapAndNoDuplicate(t *testing.T) {
 		l := logsOf(t, m)
 		return len(l) > 0 && l[len(l)-1].LogData.Metadata.Seq == total
 	})
-	wg.Wait()
+	wait()
 	l := logsOf(t, msgs)
 	if len(l) < 50 {
 		t.Fatalf("only %d entries", len(l))
